@@ -1,0 +1,76 @@
+# Karlstad citizen assistant. `make run` and `make test` are all you need; see README.md.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PY310 ?= $(shell command -v python3.10 2>/dev/null || ls -1 $(HOME)/.pyenv/versions/3.10*/bin/python3.10 2>/dev/null | tail -n 1)
+PY311 ?= $(shell command -v python3.11 2>/dev/null || ls -1 $(HOME)/.pyenv/versions/3.11*/bin/python3.11 2>/dev/null | tail -n 1)
+RASA_VENV := .venv-rasa
+APP_VENV  := .venv
+export RASA_TELEMETRY_ENABLED := false
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: help setup run test test-rasa test-app train validate eval bench models staff-user purge audit-verify lint clean
+
+help:
+	@echo "make run    - set up (first time), train if data changed, start everything, print URLs"
+	@echo "make test   - set up and run every test"
+	@echo "Also: validate, eval, bench, models, staff-user, purge, audit-verify, lint, clean"
+
+# ---- environments -------------------------------------------------------------------
+$(RASA_VENV)/.installed: requirements/rasa.lock
+	@if [ -z "$(PY310)" ]; then echo "Python 3.10 is needed for Rasa 3.6 but was not found. Install it (e.g. 'pyenv install 3.10.13') or set PY310=/path/to/python3.10." >&2; exit 1; fi
+	@echo "Creating the Rasa environment ($(RASA_VENV), $$($(PY310) --version))..."
+	@test -x $(RASA_VENV)/bin/python || $(PY310) -m venv $(RASA_VENV)
+	@$(RASA_VENV)/bin/pip install -q --upgrade "pip==24.2" 2>&1 | grep -v "^WARNING: Location" || true
+	@$(RASA_VENV)/bin/pip install -q -r requirements/rasa.lock 2>&1 | grep -v "^WARNING: Location" || true
+	@$(RASA_VENV)/bin/python -c "import rasa, rasa_sdk, pytest" || { echo "Rasa environment is incomplete" >&2; exit 1; }
+	@touch $@
+
+$(APP_VENV)/.installed: requirements/app.txt
+	@if [ -z "$(PY311)" ]; then echo "Python 3.11 is needed for the gateway but was not found. Install it or set PY311=/path/to/python3.11." >&2; exit 1; fi
+	@echo "Creating the app environment ($(APP_VENV), $$($(PY311) --version))..."
+	@test -x $(APP_VENV)/bin/python || $(PY311) -m venv $(APP_VENV)
+	@$(APP_VENV)/bin/pip install -q "torch==2.13.0" 2>&1 | grep -v "^WARNING: Location" || true
+	@$(APP_VENV)/bin/pip install -q -r requirements/app.txt 2>&1 | grep -v "^WARNING: Location" || true
+	@$(APP_VENV)/bin/python -c "import torch, fastapi, transformers, ctranslate2, langdetect, sqlalchemy" || { echo "App environment is incomplete" >&2; exit 1; }
+	@touch $@
+
+setup: $(RASA_VENV)/.installed $(APP_VENV)/.installed
+	@mkdir -p var
+
+# ---- the two commands ---------------------------------------------------------------
+train: setup
+	@scripts/train.sh >/dev/null
+
+run: train
+	@$(APP_VENV)/bin/python scripts/run.py
+
+test: train
+	@bash scripts/test.sh
+
+# ---- editors ------------------------------------------------------------------------
+validate: setup
+	@PYTHONPATH=. $(RASA_VENV)/bin/rasa data validate --config config.yml --domain bot/domain --data nlu_data bot/data --fail-on-warnings 2>&1 | grep -v -i "deprecat\|declare_namespace\|pkg_resources\|xla_computation" || true
+	@PYTHONPATH=. $(RASA_VENV)/bin/python scripts/validate_data.py
+
+eval: setup
+	@PYTHONPATH=. $(RASA_VENV)/bin/python scripts/evaluate.py
+
+# ---- operations ---------------------------------------------------------------------
+bench: train
+	@$(APP_VENV)/bin/python bench/run.py
+
+models: setup
+	@$(APP_VENV)/bin/python scripts/download_models.py
+
+staff-user: setup
+	@$(APP_VENV)/bin/python -m gateway.cli staff-user
+
+purge: setup
+	@$(APP_VENV)/bin/python -m gateway.cli purge
+
+audit-verify: setup
+	@$(APP_VENV)/bin/python -m gateway.cli audit-verify
+
+clean:
+	rm -rf var/logs var/reports tests/artifacts

@@ -1,0 +1,1 @@
+"""Custom actions for the Karlstad citizen assistant (rasa-sdk, Rasa environment)."""

@@ -1,0 +1,54 @@
+"""Dependencies shared by the routes (``Annotated`` aliases)."""
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Request
+from sqlalchemy import select
+
+from gateway.auth import bearer, token_matches
+from gateway.errors import ForbiddenError, NotFoundError, UnauthorisedError
+from gateway.services import Services
+from gateway.store import conversations
+
+CONVERSATION_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def _load_conversation(services: Services, conversation_id: str) -> Any:
+    if not CONVERSATION_ID.match(conversation_id):
+        raise NotFoundError(f"Conversation '{conversation_id[:40]}' does not exist.")
+    with services.store.connect() as conn:
+        row = conn.execute(select(conversations).where(conversations.c.id == conversation_id)).first()
+    if row is None or row.purged_at is not None:
+        raise NotFoundError(f"Conversation '{conversation_id}' does not exist.")
+    return row
+
+
+async def citizen_conversation(
+    conversation_id: str,
+    services: ServicesDep,
+    authorization: Annotated[str | None, Header()] = None,
+) -> Any:
+    """The conversation, if the request carries its own bearer token."""
+    token = bearer(authorization)
+    if token is None:
+        raise UnauthorisedError(
+            "This conversation needs its token: send 'Authorization: Bearer <token>' "
+            "with the token you got when the conversation was created."
+        )
+    row = await services.store.run(_load_conversation, services, conversation_id)
+    if not token_matches(token, row.token_hash):
+        raise ForbiddenError("This token does not belong to this conversation.")
+    return row
+
+
+ConversationDep = Annotated[Any, Depends(citizen_conversation)]

@@ -1,0 +1,105 @@
+"""One error hierarchy for the gateway, mapped to HTTP in one place (``install``)."""
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+logger = logging.getLogger(__name__)
+
+
+class GatewayError(Exception):
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFoundError(GatewayError):
+    status = 404
+    code = "not_found"
+
+
+class UnauthorisedError(GatewayError):
+    status = 401
+    code = "unauthorised"
+
+
+class ForbiddenError(GatewayError):
+    status = 403
+    code = "forbidden"
+
+
+class ConflictError(GatewayError):
+    status = 409
+    code = "conflict"
+
+
+class PayloadTooLargeError(GatewayError):
+    status = 413
+    code = "payload_too_large"
+
+
+class RateLimitedError(GatewayError):
+    status = 429
+    code = "rate_limited"
+
+
+class UnavailableError(GatewayError):
+    status = 503
+    code = "unavailable"
+
+
+def _body(code: str, message: str, **extra: object) -> dict[str, object]:
+    return {"error": {"code": code, "message": message, **extra}}
+
+
+def _describe(errors: list[dict[str, object]]) -> str:
+    parts = []
+    for err in errors:
+        loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body")  # type: ignore[union-attr]
+        msg = str(err.get("msg", "invalid"))
+        if err.get("type") == "json_invalid":
+            return "The request body is not valid JSON."
+        parts.append(f"{loc or 'body'}: {msg}")
+    return "; ".join(parts) or "The request is not valid."
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(GatewayError)
+    async def _gateway_error(_: Request, exc: GatewayError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return JSONResponse(_body(exc.code, exc.message), status_code=exc.status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = list(exc.errors())
+        too_long = any(
+            e.get("type") == "string_too_long" and "text" in [str(p) for p in e.get("loc", ())]
+            for e in errors
+        )
+        status = 413 if too_long else 422
+        code = "payload_too_large" if too_long else "invalid_request"
+        return JSONResponse(_body(code, _describe(errors)), status_code=status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        message = exc.detail if isinstance(exc.detail, str) else "Request failed."
+        if exc.status_code == 404 and message == "Not Found":
+            message = "There is nothing at this address."
+        if exc.status_code == 405:
+            message = "This method is not allowed here."
+        return JSONResponse(_body("http_error", message), status_code=exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        logger.exception("unexpected error: %s", type(exc).__name__)
+        return JSONResponse(
+            _body("internal", "Something went wrong on our side. Nothing was saved; please try again."),
+            status_code=503,
+        )

@@ -1,0 +1,179 @@
+"""The gateway application: ``create_app(settings)``; parts are built in the lifespan."""
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from gateway import __version__, errors
+from gateway.catalogue import Catalogue
+from gateway.handoff import HandoffQueue, OpeningHours
+from gateway.rasa_client import RasaClient
+from gateway.routes import chat, health
+from gateway.safety import SafetyLexicon
+from gateway.services import Services, SlidingWindowLimiter
+from gateway.settings import ROOT, Settings
+from gateway.store import Store
+from gateway.turn import Release, TranslationPort, TurnService
+
+logger = logging.getLogger(__name__)
+
+# Optional route modules added by later capabilities; each exposes ``router`` and may
+# expose ``setup(app, services)`` called in the lifespan.
+OPTIONAL_ROUTES = ("gateway.routes.transparency", "gateway.routes.staff", "gateway.routes.about")
+
+
+def code_version() -> str:
+    try:
+        rev = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=2
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        rev = ""
+    return f"{__version__}+{rev}" if rev else __version__
+
+
+def default_translator(settings: Settings) -> TranslationPort:
+    from translation.service import TranslationService
+
+    service: TranslationPort = TranslationService.from_config(
+        settings.models_dir, settings.translation_registry
+    )
+    return service
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    translator_factory: Callable[[Settings], TranslationPort] | None = None,
+    rasa_transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings.var_dir.mkdir(parents=True, exist_ok=True)
+        store = Store(settings.effective_database_url)
+        store.create_all()
+        catalogue = Catalogue.load(settings.nlu_data_dir, settings.domain_dir)
+        translator = (translator_factory or default_translator)(settings)
+        release = Release(version=settings.release or code_version(), data_hash=catalogue.data_hash)
+        rasa = RasaClient(
+            settings.rasa_url,
+            settings.rasa_token.get_secret_value(),
+            settings.rasa_timeout_s,
+            transport=rasa_transport,
+        )
+        handoff = HandoffQueue(OpeningHours.parse(settings.opening_hours, settings.timezone))
+        services = Services(
+            settings=settings,
+            store=store,
+            rasa=rasa,
+            catalogue=catalogue,
+            translator=translator,
+            handoff=handoff,
+            turns=TurnService(
+                store=store,
+                rasa=rasa,
+                catalogue=catalogue,
+                translator=translator,
+                handoff=handoff,
+                safety=SafetyLexicon(),
+                release=release,
+            ),
+            release=release,
+            message_limiter=SlidingWindowLimiter(settings.rate_limit_per_minute),
+        )
+        app.state.services = services
+        for setup in app.state.setups:
+            await setup(app, services)
+        logger.info(
+            "gateway ready: db=%s release=%s responses=%d",
+            store.dialect, release.version, len(catalogue.answers),
+        )
+        try:
+            yield
+        finally:
+            for teardown in app.state.teardowns:
+                await teardown(app, services)
+            await rasa.close()
+            store.dispose()
+
+    app = FastAPI(
+        title="Karlstad citizen assistant gateway",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        openapi_url="/api/openapi.json",
+    )
+    app.state.setups = []
+    app.state.teardowns = []
+    errors.install(app)
+    if settings.allowed_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.allowed_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
+    app.include_router(health.router)
+    app.include_router(chat.router)
+    _include_optional(app)
+
+    widget_dir = Path(settings.widget_dir)
+    if widget_dir.exists():
+        app.mount("/widget", StaticFiles(directory=widget_dir), name="widget")
+
+        @app.get("/", include_in_schema=False)
+        async def demo() -> Any:
+            demo_page = widget_dir / "demo.html"
+            if demo_page.exists():
+                return FileResponse(demo_page)
+            return RedirectResponse("/api/docs")
+
+    return app
+
+
+def _include_optional(app: FastAPI) -> None:
+    import importlib
+
+    for name in OPTIONAL_ROUTES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                continue
+            raise
+        app.include_router(module.router)
+        if hasattr(module, "setup"):
+            app.state.setups.append(module.setup)
+        if hasattr(module, "teardown"):
+            app.state.teardowns.append(module.teardown)
+
+
+def run() -> None:
+    """Entrypoint: ``python -m gateway``."""
+    import uvicorn
+
+    logging.basicConfig(
+        level=os.environ.get("GATEWAY_LOG_LEVEL", "INFO"),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    settings = Settings()
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        access_log=False,
+    )

@@ -1,0 +1,176 @@
+"""The citizen API: create a conversation, send a message, read the transcript."""
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from sqlalchemy import select
+
+from gateway.auth import hash_token, new_token
+from gateway.deps import ConversationDep, ServicesDep
+from gateway.errors import GatewayError, RateLimitedError, UnavailableError
+from gateway.schemas import (
+    ConversationCreated,
+    CreateConversation,
+    LanguageList,
+    LanguageOut,
+    MessageOut,
+    SendMessage,
+    SetLanguage,
+    Transcript,
+    TurnOut,
+)
+from gateway.store import messages
+from gateway.turn import AssistantUnavailableError, Outgoing
+from gateway import texts
+
+router = APIRouter(prefix="/api")
+
+
+def _dir_for(services: Any, code: str) -> str:
+    for info in services.translator.languages():
+        if info.code == code:
+            return str(info.dir)
+    return "ltr"
+
+
+def _out(services: Any, m: Outgoing) -> MessageOut:
+    return MessageOut(
+        id=m.id,
+        role=m.role,
+        text=m.text,
+        language=m.language,
+        dir=_dir_for(services, m.language),
+        source=m.source,  # type: ignore[arg-type]
+        machine_translated=m.machine_translated,
+        basis_id=m.basis_id,
+        buttons=m.buttons,  # type: ignore[arg-type]
+        author=m.author,
+    )
+
+
+def _language(services: Any, code: str) -> LanguageOut:
+    for info in services.translator.languages():
+        if info.code == code:
+            return LanguageOut(code=code, name=info.name, dir=info.dir)
+    return LanguageOut(code=code)
+
+
+def _check_language(services: Any, code: str) -> None:
+    codes = [info.code for info in services.translator.languages()]
+    if code not in codes:
+        raise GatewayError(
+            f"Language '{code}' is not supported. Supported: {', '.join(codes)}."
+        )
+
+
+@router.get("/languages", response_model=LanguageList)
+async def languages(services: ServicesDep) -> LanguageList:
+    return LanguageList(
+        languages=[
+            {
+                "code": i.code,
+                "name": i.name,
+                "dir": i.dir,
+                "tier": i.tier,
+                "available": bool(i.available or i.code in ("sv", "en")),
+                "native": i.code in ("sv", "en"),
+            }
+            for i in services.translator.languages()
+        ]
+    )
+
+
+@router.post("/conversations", status_code=201, response_model=ConversationCreated)
+async def create_conversation(
+    request: Request, services: ServicesDep, body: CreateConversation | None = None
+) -> ConversationCreated:
+    client = request.client.host if request.client else "unknown"
+    if not services.create_limiter.allow(client):
+        raise RateLimitedError("Too many new conversations from this address. Wait a minute and try again.")
+    language = body.language if body else None
+    if language:
+        _check_language(services, language)
+    token = new_token()
+    conversation_id, welcome = await services.store.run(
+        services.turns.create_conversation, hash_token(token), language
+    )
+    return ConversationCreated(
+        conversation_id=conversation_id,
+        token=token,
+        language=_language(services, language or "sv"),
+        messages=[_out(services, m) for m in welcome],
+    )
+
+
+@router.post("/conversations/{conversation_id}/messages", response_model=TurnOut)
+async def send_message(
+    body: SendMessage, conversation: ConversationDep, services: ServicesDep
+) -> TurnOut:
+    if not services.message_limiter.allow(conversation.id):
+        raise RateLimitedError("You are sending messages very fast. Wait a moment and try again.")
+    async with services.locks.get(conversation.id):
+        fresh = await services.store.run(_reload, services, conversation.id)
+        try:
+            result = await services.turns.handle(fresh, body.text)
+        except AssistantUnavailableError as exc:
+            raise UnavailableError(
+                texts.text("rasa_unavailable", fresh.language if fresh.language in ("sv", "en") else "sv")
+            ) from exc
+    return TurnOut(
+        conversation_id=result.conversation_id,
+        language=LanguageOut(**result.language),
+        messages=[_out(services, m) for m in result.messages],
+        handoff=result.handoff,
+    )
+
+
+def _reload(services: Any, conversation_id: str) -> Any:
+    from gateway.store import conversations
+
+    with services.store.connect() as conn:
+        return conn.execute(select(conversations).where(conversations.c.id == conversation_id)).one()
+
+
+def _transcript(services: Any, conversation_id: str) -> tuple[list[Any], dict[str, Any] | None]:
+    with services.store.connect() as conn:
+        rows = conn.execute(
+            select(messages).where(messages.c.conversation_id == conversation_id).order_by(messages.c.seq)
+        ).all()
+        status = services.handoff.latest_status(conn, conversation_id)
+    return list(rows), status
+
+
+@router.get("/conversations/{conversation_id}/messages", response_model=Transcript)
+async def transcript(conversation: ConversationDep, services: ServicesDep) -> Transcript:
+    rows, status = await services.store.run(_transcript, services, conversation.id)
+    return Transcript(
+        conversation_id=conversation.id,
+        language=_language(services, conversation.language),
+        messages=[
+            MessageOut(
+                id=r.id,
+                role=r.role,
+                text=r.text,
+                language=r.language,
+                dir=_dir_for(services, r.language),
+                source=r.source,
+                machine_translated=bool(r.machine_translated),
+                basis_id=r.basis_id,
+                buttons=r.buttons or [],
+                author=r.author,
+                created_at=r.created_at.isoformat() if r.created_at else None,
+            )
+            for r in rows
+        ],
+        handoff=status,
+    )
+
+
+@router.post("/conversations/{conversation_id}/language", response_model=LanguageOut)
+async def set_language(
+    body: SetLanguage, conversation: ConversationDep, services: ServicesDep
+) -> LanguageOut:
+    _check_language(services, body.language)
+    await services.store.run(services.turns.set_language, conversation.id, body.language)
+    return _language(services, body.language)

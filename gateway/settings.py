@@ -1,0 +1,74 @@
+"""Gateway settings, read from the environment (prefix ``GATEWAY_``) by the entrypoint."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "dev-rasa-token-change-me-please"}
+
+
+class SettingsError(ValueError):
+    """The configuration cannot be used."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    public_url: str = ""
+
+    database_url: str = Field(
+        "", validation_alias=AliasChoices("GATEWAY_DATABASE_URL", "DATABASE_URL")
+    )
+    redis_url: str = Field("", validation_alias=AliasChoices("GATEWAY_REDIS_URL", "REDIS_URL"))
+    var_dir: Path = ROOT / "var"
+
+    rasa_url: str = "http://127.0.0.1:5005"
+    rasa_token: SecretStr = Field(
+        SecretStr(""), validation_alias=AliasChoices("GATEWAY_RASA_TOKEN", "RASA_CHANNEL_TOKEN")
+    )
+    rasa_timeout_s: float = Field(10.0, gt=0)
+    action_server_url: str = "http://127.0.0.1:5055"
+
+    nlu_data_dir: Path = ROOT / "nlu_data"
+    domain_dir: Path = ROOT / "bot" / "domain"
+    widget_dir: Path = ROOT / "widget"
+    models_dir: Path = ROOT / "models"
+    reports_dir: Path = ROOT / "var" / "reports"
+    translation_registry: Path | None = None
+
+    secret_key: SecretStr = SecretStr("")
+    retention_days: int = Field(90, ge=1, le=3650)
+    opening_hours: str = "mon-fri 08:00-17:00"
+    timezone: str = "Europe/Stockholm"
+    allowed_origins: list[str] = Field(default_factory=list)
+    rate_limit_per_minute: int = Field(30, ge=1)
+    release: str = ""
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            url = self.database_url
+            if url.startswith("postgresql://") or url.startswith("postgres://"):
+                url = "postgresql+psycopg://" + url.split("://", 1)[1]
+            return url
+        return f"sqlite:///{self.var_dir / 'gateway.db'}"
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets(self) -> Settings:
+        if self.environment == "production":
+            for name in ("rasa_token", "secret_key"):
+                value = getattr(self, name).get_secret_value()
+                if value in PLACEHOLDER_SECRETS or len(value) < 16:
+                    raise SettingsError(
+                        f"GATEWAY_{name.upper()} is missing or a placeholder. In production "
+                        "set it to a random value of at least 16 characters "
+                        "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)."
+                    )
+        return self

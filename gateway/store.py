@@ -1,0 +1,244 @@
+"""The gateway's database: one schema for SQLite (default) and PostgreSQL.
+
+Tables are SQLAlchemy Core; modules that own a concept (conversations here, handoff in
+``handoff.py``, basis records in ``basis.py``) run their queries through :class:`Store`.
+All methods are synchronous; async callers use ``await store.run(fn, ...)``.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import anyio.to_thread
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Engine,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+)
+from sqlalchemy.engine import Connection
+from sqlalchemy.pool import StaticPool
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+metadata = MetaData()
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+conversations = Table(
+    "conversations",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("token_hash", String(128), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False),
+    Column("language", String(8), nullable=False, default="sv"),
+    Column("language_explicit", Boolean, nullable=False, default=False),
+    Column("turns", Integer, nullable=False, default=0),
+    Column("purged_at", DateTime(timezone=True), nullable=True),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("conversation_id", String(64), ForeignKey("conversations.id"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("turn", Integer, nullable=False),
+    Column("role", String(16), nullable=False),  # citizen | bot | staff | system
+    Column("text", Text, nullable=False),  # what the citizen wrote / saw (masked)
+    Column("text_sv", Text, nullable=True),  # the Swedish version staff and Rasa see
+    Column("language", String(8), nullable=False),
+    Column("machine_translated", Boolean, nullable=False, default=False),
+    Column("response_id", String(128), nullable=True),
+    Column("source", JSON, nullable=True),
+    Column("buttons", JSON, nullable=True),
+    Column("basis_id", String(64), nullable=True),
+    Column("author", String(128), nullable=True),  # staff display name for staff replies
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("conversation_id", "seq", name="uq_messages_conversation_seq"),
+)
+
+basis_records = Table(
+    "basis_records",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("conversation_id", String(64), nullable=False),
+    Column("seq", Integer, nullable=False),  # position in the conversation's chain
+    Column("turn", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("topic", String(128), nullable=True),
+    Column("language", String(8), nullable=False),
+    Column("confidence", String(16), nullable=True),
+    Column("handoff_reason", String(64), nullable=True),
+    Column("fallback", Boolean, nullable=False, default=False),
+    Column("record", JSON, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    UniqueConstraint("conversation_id", "seq", name="uq_basis_conversation_seq"),
+    Index("ix_basis_created_at", "created_at"),
+)
+
+feedback = Table(
+    "feedback",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("basis_id", String(64), nullable=False),
+    Column("conversation_id", String(64), nullable=False),
+    Column("value", Integer, nullable=False),  # +1 / -1
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("basis_id", name="uq_feedback_basis"),
+)
+
+handoff_tickets = Table(
+    "handoff_tickets",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("conversation_id", String(64), nullable=False),
+    Column("reason", String(64), nullable=False),
+    Column("priority", Integer, nullable=False),  # 0 = acute, 1 = high, 2 = normal
+    Column("language", String(8), nullable=False),
+    Column("status", String(16), nullable=False),  # waiting | active | after_hours | closed
+    Column("reasoning", JSON, nullable=True),  # intents considered, sources shown
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("claimed_by", String(64), nullable=True),
+    Column("claimed_at", DateTime(timezone=True), nullable=True),
+    Column("closed_at", DateTime(timezone=True), nullable=True),
+    Column("outcome", String(64), nullable=True),
+    Column("callback", JSON, nullable=True),  # contact details left outside opening hours
+    Index("ix_tickets_status", "status"),
+)
+
+ticket_notes = Table(
+    "ticket_notes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("ticket_id", String(64), nullable=False),
+    Column("author", String(64), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+staff_users = Table(
+    "staff_users",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("display_name", String(128), nullable=False),
+    Column("role", String(16), nullable=False),  # staff | auditor | admin
+    Column("password_hash", String(256), nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+staff_sessions = Table(
+    "staff_sessions",
+    metadata,
+    Column("id_hash", String(128), primary_key=True),
+    Column("user_id", String(64), nullable=False),
+    Column("csrf_token", String(128), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("actor", String(64), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("target", String(128), nullable=True),
+    Column("detail", JSON, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+aggregates = Table(
+    "aggregates",
+    metadata,
+    Column("day", String(10), primary_key=True),
+    Column("topic", String(128), primary_key=True),
+    Column("language", String(8), primary_key=True),
+    Column("answers", Integer, nullable=False, default=0),
+    Column("fallbacks", Integer, nullable=False, default=0),
+    Column("handoffs", Integer, nullable=False, default=0),
+    Column("low_confidence", Integer, nullable=False, default=0),
+    Column("negative_feedback", Integer, nullable=False, default=0),
+)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+class Store:
+    """Owns the engine. ``begin()`` gives one transaction: all of it or nothing."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        if url.startswith("sqlite"):
+            if url in ("sqlite://", "sqlite:///:memory:"):
+                self.engine: Engine = create_engine(
+                    url,
+                    connect_args={"check_same_thread": False},
+                    poolclass=StaticPool,
+                )
+            else:
+                self.engine = create_engine(
+                    url, connect_args={"check_same_thread": False}, pool_size=8
+                )
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        else:
+            self.engine = create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def create_all(self) -> None:
+        metadata.create_all(self.engine)
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        with self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            yield conn
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        return await anyio.to_thread.run_sync(fn, *args)
+
+    def ping(self) -> bool:
+        from sqlalchemy import text
+
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return True
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,460 @@
+"""One citizen turn, in order (ARCHITECTURE.md "One citizen turn"):
+
+1. the text is validated at the edge (schemas.py);
+2. personal data is masked before anything else sees it;
+3. the language is decided (explicit choice > detector with stickiness);
+4. other languages than Swedish and English are machine-translated to Swedish;
+5. a handed-over conversation goes to the staff queue instead of Rasa;
+6. Rasa answers (with its parse, policy and model id);
+7. answers are translated back when needed, labelled machine-translated;
+8. one basis record per answer, in the same transaction as the answer;
+9. sensitive topics give safety information and open a handoff ticket.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.engine import Connection
+
+from gateway import basis, texts
+from gateway.auth import new_id
+from gateway.catalogue import Catalogue
+from gateway.handoff import HandoffQueue
+from gateway.rasa_client import BotMessage, RasaClient, RasaReply, RasaUnavailableError
+from gateway.safety import SAFETY_SOURCE, SafetyHit, SafetyLexicon, safety_info
+from gateway.store import Store, conversations, messages, utcnow
+from translation.masking import mask_pii
+
+logger = logging.getLogger(__name__)
+
+NATIVE = ("sv", "en")
+
+
+class TranslationPort(Protocol):
+    """What the gateway uses of ``translation.service.TranslationService``."""
+
+    def detect(self, text: str, current: str | None = None, explicit: str | None = None) -> Any: ...
+    def to_swedish(self, text: str, lang: str) -> Any: ...
+    def from_swedish(self, text: str, lang: str) -> Any: ...
+    def languages(self) -> list[Any]: ...
+    def notice(self, key: str, lang: str) -> str | None: ...
+
+
+class ConversationNotFoundError(Exception):
+    pass
+
+
+class AssistantUnavailableError(Exception):
+    """Rasa is down: the citizen's message is not stored, the widget keeps it and retries."""
+
+
+@dataclass
+class Outgoing:
+    """A message the citizen sees, with everything the widget needs to show it."""
+
+    text: str
+    language: str
+    role: str = "bot"
+    source: dict[str, Any] | None = None
+    machine_translated: bool = False
+    response_id: str | None = None
+    text_sv: str | None = None
+    buttons: list[dict[str, str]] = field(default_factory=list)
+    basis: dict[str, Any] | None = None  # filled for answers; becomes the basis record
+    id: str = field(default_factory=new_id)
+    basis_id: str | None = None
+    author: str | None = None
+
+
+@dataclass
+class TurnResult:
+    conversation_id: str
+    language: dict[str, Any]
+    messages: list[Outgoing]
+    handoff: dict[str, Any] | None
+    citizen_message_id: str
+
+
+@dataclass
+class Release:
+    version: str
+    data_hash: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"version": self.version, "training_data": self.data_hash}
+
+
+def _lang_info(languages: list[Any], code: str) -> dict[str, Any]:
+    for info in languages:
+        if getattr(info, "code", None) == code:
+            return {"code": code, "name": info.name, "dir": info.dir}
+    return {"code": code, "name": code, "dir": "ltr"}
+
+
+def _translation_dict(tr: Any) -> dict[str, Any] | None:
+    if tr is None:
+        return None
+    return {
+        "engine": getattr(tr, "engine", None),
+        "model": getattr(tr, "model", None),
+        "revision": getattr(tr, "revision", None),
+        "score": getattr(tr, "score", None),
+        "ok": bool(getattr(tr, "ok", False)),
+        "reason": getattr(tr, "reason", None),
+        "source_lang": getattr(tr, "source_lang", None),
+        "target_lang": getattr(tr, "target_lang", None),
+    }
+
+
+class TurnService:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        rasa: RasaClient,
+        catalogue: Catalogue,
+        translator: TranslationPort,
+        handoff: HandoffQueue,
+        safety: SafetyLexicon,
+        release: Release,
+        publish: Callable[[str, dict[str, Any]], None] | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.store = store
+        self.rasa = rasa
+        self.catalogue = catalogue
+        self.translator = translator
+        self.handoff = handoff
+        self.safety = safety
+        self.release = release
+        self.publish = publish or (lambda channel, event: None)
+        self.clock = clock
+
+    # ---- conversation -------------------------------------------------------------
+    def create_conversation(self, token_hash: str, language: str | None) -> tuple[str, list[Outgoing]]:
+        conversation_id = new_id()
+        lang = language or "sv"
+        now = self.clock()
+        welcome = self._gateway_text("welcome", lang, source=texts.ABOUT_SOURCE)
+        with self.store.begin() as conn:
+            conn.execute(
+                insert(conversations).values(
+                    id=conversation_id,
+                    token_hash=token_hash,
+                    created_at=now,
+                    last_seen_at=now,
+                    language=lang,
+                    language_explicit=language is not None,
+                    turns=0,
+                )
+            )
+            self._insert_messages(conn, conversation_id, 0, welcome, now)
+        return conversation_id, welcome
+
+    def set_language(self, conversation_id: str, language: str) -> None:
+        with self.store.begin() as conn:
+            conn.execute(
+                update(conversations)
+                .where(conversations.c.id == conversation_id)
+                .values(language=language, language_explicit=True)
+            )
+
+    # ---- one turn -----------------------------------------------------------------
+    async def handle(self, conversation: Any, text: str) -> TurnResult:
+        started = time.perf_counter()
+        conversation_id = conversation.id
+        turn = int(conversation.turns) + 1
+
+        masked = mask_pii(text)  # 2. before anything else sees the text
+        detection = self.translator.detect(  # 3.
+            masked.text,
+            current=conversation.language if conversation.turns else None,
+            explicit=conversation.language if conversation.language_explicit else None,
+        )
+        lang = str(detection.code)
+        language = {
+            "code": lang,
+            "confidence": round(float(detection.confidence), 4),
+            "method": str(detection.method),
+        }
+
+        # 4. native languages go to Rasa as they are; others are translated to Swedish.
+        translation_in = None
+        rasa_lang = lang if lang in NATIVE else "sv"
+        rasa_text: str | None = masked.text
+        text_sv: str | None = masked.text if lang == "sv" else None
+        if lang not in NATIVE:
+            translation_in = self.translator.to_swedish(masked.text, lang)
+            if translation_in.ok:
+                rasa_text = text_sv = translation_in.text
+            else:
+                rasa_text = None
+
+        now = self.clock()
+        citizen = Outgoing(text=masked.text, language=lang, role="citizen", text_sv=text_sv)
+
+        # 5. a handed-over conversation goes to staff, not to Rasa.
+        with self.store.connect() as conn:
+            open_ticket = self.handoff.open_ticket(conn, conversation_id)
+        if open_ticket is not None:
+            with self.store.begin() as conn:
+                self._insert_messages(conn, conversation_id, turn, [citizen], now)
+                self._touch(conn, conversation_id, turn, lang, now)
+                status = self.handoff.status(conn, self.handoff.open_ticket(conn, conversation_id))
+            self.publish("staff", {"type": "citizen_message", "conversation_id": conversation_id})
+            return TurnResult(conversation_id, language, [], status, citizen.id)
+
+        hit = self.safety.match(masked.text, text_sv)  # 9. (lexicon, original + Swedish)
+
+        reply: RasaReply | None = None
+        if rasa_text is not None:
+            try:
+                reply = await self.rasa.send(conversation_id, rasa_text, rasa_lang)  # 6.
+            except RasaUnavailableError as exc:
+                if hit is None:
+                    raise AssistantUnavailableError(str(exc)) from exc
+                logger.warning("turn: Rasa unavailable, safety path only (%s)", exc)
+
+        outgoing: list[Outgoing] = []
+        nlu = self._nlu(reply)
+        base_record = {
+            "conversation_id": conversation_id,
+            "turn": turn,
+            "created_at": now.isoformat(),
+            "user_text_masked": masked.text,
+            "pii_masked": masked.kinds,
+            "language": language,
+            "translation_in": _translation_dict(translation_in),
+            "text_sv": text_sv,
+            "nlu": nlu,
+            "policy": self._policy(reply),
+            "release": self.release.as_dict(),
+        }
+
+        if rasa_text is None:
+            # No usable translation: an honest message and a person with an interpreter.
+            outgoing.extend(self._gateway_text("no_translation", lang, source=texts.ABOUT_SOURCE))
+            handoff_reason: str | None = "language_support"
+            acute = False
+        else:
+            for message in reply.answers if reply else []:
+                outgoing.extend(self._answer(message, lang, rasa_lang))  # 7.
+            rasa_handoff = reply.handoff if reply else None
+            handoff_reason = rasa_handoff.get("reason") if rasa_handoff else None
+            acute = bool(rasa_handoff.get("acute")) if rasa_handoff else False
+        if hit is not None and (handoff_reason is None or (hit.acute and not acute)):
+            handoff_reason, acute = hit.reason, hit.acute
+        if acute:
+            outgoing = self._safety_messages(lang) + outgoing
+
+        with self.store.begin() as conn:  # 8. + 9. one transaction: all or nothing
+            status = None
+            if handoff_reason:
+                ticket = self.handoff.create(
+                    conn,
+                    conversation_id=conversation_id,
+                    reason=handoff_reason,
+                    acute=acute,
+                    language=lang,
+                    reasoning={
+                        "intent_ranking": nlu.get("ranking") if nlu else None,
+                        "topic": nlu.get("topic") if nlu else None,
+                        "safety_lexicon": hit.reason if hit else None,
+                        "sources_shown": [m.source for m in outgoing if m.source],
+                    },
+                    now=now,
+                )
+                status = self.handoff.status(conn, ticket)
+            for message in outgoing:
+                record = dict(base_record)
+                record["id"] = message.basis_id = new_id()
+                record["response"] = {
+                    "id": message.response_id,
+                    "text_sv": message.text_sv,
+                    "source": message.source,
+                }
+                record["translation_out"] = (message.basis or {}).get("translation_out")
+                record["handoff"] = {"reason": handoff_reason, "acute": acute} if handoff_reason else None
+                basis.append(conn, record, now)
+            self._insert_messages(conn, conversation_id, turn, [citizen, *outgoing], now)
+            self._touch(conn, conversation_id, turn, lang, now)
+        if status is not None:
+            self.publish("staff", {"type": "ticket", "conversation_id": conversation_id})
+        logger.info(
+            "turn: conversation=%s turn=%d lang=%s method=%s answers=%d handoff=%s ms=%.1f",
+            conversation_id, turn, lang, language["method"], len(outgoing),
+            handoff_reason, (time.perf_counter() - started) * 1000,
+        )
+        return TurnResult(conversation_id, _merge(language, self.translator, lang), outgoing, status, citizen.id)
+
+    # ---- helpers ------------------------------------------------------------------
+    def _nlu(self, reply: RasaReply | None) -> dict[str, Any] | None:
+        if reply is None:
+            return None
+        parse = reply.parse
+        intent = parse.get("intent") or {}
+        selector = parse.get("response_selector") or {}
+        topic = None
+        if intent.get("name") in ("faq", "sensitive"):
+            topic = selector.get("topic")
+        return {
+            "model_id": reply.model_id,
+            "intent": intent.get("name"),
+            "confidence": intent.get("confidence"),
+            "ranking": parse.get("intent_ranking", []),
+            "topic": topic,
+            "topic_confidence": selector.get("confidence") if topic else None,
+            "topic_ranking": selector.get("ranking", []),
+            "entities": [e for e in parse.get("entities", []) if e.get("entity") != "language"],
+        }
+
+    @staticmethod
+    def _policy(reply: RasaReply | None) -> dict[str, Any] | None:
+        if reply is None or not reply.actions:
+            return None
+        last = reply.actions[-1]
+        return {"name": last.get("policy"), "action": last.get("action"), "actions": reply.actions}
+
+    def _answer(self, message: BotMessage, lang: str, rasa_lang: str) -> list[Outgoing]:
+        text = message.text or ""
+        answer = self.catalogue.get(message.response_id)
+        source = (message.metadata or {}).get("source") or (
+            answer.source.as_dict() if answer and answer.source else None
+        )
+        text_sv = text if rasa_lang == "sv" else (answer.text("sv") if answer else None)
+        if lang == rasa_lang:
+            return [
+                Outgoing(text=text, language=lang, source=source, response_id=message.response_id,
+                         text_sv=text_sv, buttons=message.buttons)
+            ]
+        translated = self.translator.from_swedish(text, lang)
+        if translated.ok:
+            buttons = [
+                {"title": self._translate_short(b["title"], lang), "payload": b["payload"]}
+                for b in message.buttons
+            ]
+            return [
+                Outgoing(text=translated.text, language=lang, source=source,
+                         machine_translated=True, response_id=message.response_id,
+                         text_sv=text_sv, buttons=buttons,
+                         basis={"translation_out": _translation_dict(translated)})
+            ]
+        # No trustworthy translation: say so in their language when we have a verified
+        # line, and give the answer in Swedish and English.
+        out: list[Outgoing] = []
+        notice = self.translator.notice("no_translation", lang)
+        english = answer.text("en") if answer else None
+        sv = Outgoing(text=text, language="sv", source=source, response_id=message.response_id,
+                      text_sv=text_sv, buttons=message.buttons,
+                      basis={"translation_out": _translation_dict(translated)})
+        if notice:
+            out.append(Outgoing(text=notice, language=lang, response_id="gateway/no_translation",
+                                text_sv=texts.text("no_translation", "sv"), source=texts.ABOUT_SOURCE))
+        out.append(sv)
+        if english:
+            out.append(Outgoing(text=english, language="en", source=source,
+                                response_id=message.response_id, text_sv=text_sv))
+        return out
+
+    def _translate_short(self, text: str, lang: str) -> str:
+        result = self.translator.from_swedish(text, lang)
+        return str(result.text) if result.ok else text
+
+    def _gateway_text(self, key: str, lang: str, source: dict[str, Any] | None) -> list[Outgoing]:
+        sv = texts.text(key, "sv")
+        if lang in NATIVE:
+            return [Outgoing(text=texts.text(key, lang), language=lang, source=source,
+                             response_id=f"gateway/{key}", text_sv=sv)]
+        notice = self.translator.notice(key, lang)
+        out = []
+        if notice:
+            out.append(Outgoing(text=notice, language=lang, source=source,
+                                response_id=f"gateway/{key}", text_sv=sv))
+        else:
+            translated = self.translator.from_swedish(sv, lang)
+            if translated.ok:
+                out.append(Outgoing(text=translated.text, language=lang, source=source,
+                                    machine_translated=True, response_id=f"gateway/{key}",
+                                    text_sv=sv, basis={"translation_out": _translation_dict(translated)}))
+        out.append(Outgoing(text=sv, language="sv", source=source, response_id=f"gateway/{key}", text_sv=sv))
+        out.append(Outgoing(text=texts.text(key, "en"), language="en", source=source,
+                            response_id=f"gateway/{key}", text_sv=sv))
+        return out
+
+    def _safety_messages(self, lang: str) -> list[Outgoing]:
+        sv = safety_info("sv")
+        if lang in NATIVE:
+            return [Outgoing(text=safety_info(lang), language=lang, source=SAFETY_SOURCE,
+                             response_id="gateway/safety_info", text_sv=sv)]
+        out = []
+        notice = self.translator.notice("safety_info", lang)
+        if notice:
+            out.append(Outgoing(text=notice, language=lang, source=SAFETY_SOURCE,
+                                response_id="gateway/safety_info", text_sv=sv))
+        else:
+            translated = self.translator.from_swedish(sv, lang)
+            if translated.ok:
+                out.append(Outgoing(text=translated.text, language=lang, source=SAFETY_SOURCE,
+                                    machine_translated=True, response_id="gateway/safety_info",
+                                    text_sv=sv, basis={"translation_out": _translation_dict(translated)}))
+        out.append(Outgoing(text=sv, language="sv", source=SAFETY_SOURCE,
+                            response_id="gateway/safety_info", text_sv=sv))
+        out.append(Outgoing(text=safety_info("en"), language="en", source=SAFETY_SOURCE,
+                            response_id="gateway/safety_info", text_sv=sv))
+        return out
+
+    @staticmethod
+    def _next_seq(conn: Connection, conversation_id: str) -> int:
+        from sqlalchemy import func
+
+        value = conn.execute(
+            select(func.max(messages.c.seq)).where(messages.c.conversation_id == conversation_id)
+        ).scalar()
+        return int(value or 0) + 1
+
+    def _insert_messages(
+        self, conn: Connection, conversation_id: str, turn: int, items: list[Outgoing], now: datetime
+    ) -> None:
+        seq = self._next_seq(conn, conversation_id)
+        rows = []
+        for offset, m in enumerate(items):
+            rows.append(
+                {
+                    "id": m.id,
+                    "conversation_id": conversation_id,
+                    "seq": seq + offset,
+                    "turn": turn,
+                    "role": m.role,
+                    "text": m.text,
+                    "text_sv": m.text_sv,
+                    "language": m.language,
+                    "machine_translated": m.machine_translated,
+                    "response_id": m.response_id,
+                    "source": m.source,
+                    "buttons": m.buttons or None,
+                    "basis_id": m.basis_id,
+                    "author": m.author,
+                    "created_at": now,
+                }
+            )
+        if rows:
+            conn.execute(insert(messages), rows)
+
+    @staticmethod
+    def _touch(conn: Connection, conversation_id: str, turn: int, lang: str, now: datetime) -> None:
+        conn.execute(
+            update(conversations)
+            .where(conversations.c.id == conversation_id)
+            .values(turns=turn, language=lang, last_seen_at=now)
+        )
+
+
+def _merge(language: dict[str, Any], translator: TranslationPort, code: str) -> dict[str, Any]:
+    info = _lang_info(translator.languages(), code)
+    return {**language, "name": info["name"], "dir": info["dir"]}

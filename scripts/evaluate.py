@@ -1,0 +1,380 @@
+"""Cross-validation of the NLU model over nlu_data/ (run by `make eval`).
+
+Splits every example (stratified by topic) into k folds, trains an NLU model with config.yml
+on k-1 folds and parses the held-out fold with the trained model, exactly as the running
+assistant does. A prediction is what the assistant would act on:
+
+* DIET intent ``faq``       -> the response selector's best key (faq/... or sensitive/...)
+* DIET intent ``sensitive`` -> the best sensitive/... key in the selector ranking
+* any other intent          -> the intent itself (greet, request_human, nlu_fallback, ...)
+
+Writes var/reports/eval.json (read by the About-AI page; keep the schema) and
+var/reports/eval.md (for editors). Targets: macro F1 >= 0.95, no topic below 0.85.
+
+    PYTHONPATH=. .venv-rasa/bin/python scripts/evaluate.py [--folds 3] [--epochs N]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import random
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from validate_data import RETRIEVAL_PREFIXES, Example, read_nlu_dir  # noqa: E402
+
+logger = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parent.parent
+FAQ = "faq/"
+SENSITIVE = "sensitive/"
+ACUTE = (
+    "sensitive/suicide",
+    "sensitive/violence_close_relationship",
+    "sensitive/child_at_risk",
+    "sensitive/threat_or_crime",
+)
+HANDOFF_INTENTS = ("sensitive", "request_human")
+TARGET_MACRO_F1 = 0.95
+TARGET_MIN_TOPIC_F1 = 0.85
+
+
+# --- what the assistant acts on -------------------------------------------------------
+
+
+def selector_ranking(parse: Dict[str, Any]) -> List[Dict[str, Any]]:
+    selector = parse.get("response_selector") or {}
+    for key in ("default", "faq", "sensitive"):
+        block = selector.get(key) or {}
+        if block.get("ranking"):
+            return list(block["ranking"])
+    return []
+
+
+def effective_prediction(parse: Dict[str, Any]) -> Dict[str, Any]:
+    """The label the assistant acts on for one parsed message (mirrors actions/faq.py)."""
+    intent = (parse.get("intent") or {}).get("name") or "nlu_fallback"
+    confidence = float((parse.get("intent") or {}).get("confidence") or 0.0)
+    ranking = selector_ranking(parse)
+    keys = [r.get("intent_response_key", "") for r in ranking]
+    label = intent
+    if intent == "faq" and keys:
+        label = keys[0]
+    elif intent == "sensitive":
+        label = next((k for k in keys if k.startswith(SENSITIVE)), "sensitive/unspecified")
+    top_key = keys[0] if keys else None
+    return {
+        "intent": intent,
+        "intent_confidence": round(confidence, 4),
+        "selector_top": top_key,
+        "selector_confidence": round(float(ranking[0]["confidence"]), 4) if ranking else None,
+        "label": label,
+        "sensitive": intent == "sensitive" or bool(top_key and top_key.startswith(SENSITIVE)),
+        "handoff": intent in HANDOFF_INTENTS or label.startswith(SENSITIVE),
+    }
+
+
+async def parse_all(agent: Any, texts: Sequence[str]) -> List[Dict[str, Any]]:
+    return [await agent.parse_message(text) for text in texts]
+
+
+# --- metrics ----------------------------------------------------------------------------
+
+
+def prf(gold: Sequence[str], pred: Sequence[str], labels: Iterable[str]) -> Dict[str, Dict[str, Any]]:
+    out: Dict[str, Dict[str, Any]] = {}
+    for label in labels:
+        tp = sum(1 for g, p in zip(gold, pred) if g == label and p == label)
+        fp = sum(1 for g, p in zip(gold, pred) if g != label and p == label)
+        fn = sum(1 for g, p in zip(gold, pred) if g == label and p != label)
+        precision = tp / (tp + fp) if tp + fp else 0.0
+        recall = tp / (tp + fn) if tp + fn else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        out[label] = {
+            "precision": round(precision, 4),
+            "recall": round(recall, 4),
+            "f1": round(f1, 4),
+            "support": tp + fn,
+        }
+    return out
+
+
+def confused_pairs(gold: Sequence[str], pred: Sequence[str], limit: int = 20) -> List[Dict[str, Any]]:
+    counts = Counter((g, p) for g, p in zip(gold, pred) if g != p)
+    return [
+        {"gold": g, "predicted": p, "count": n}
+        for (g, p), n in counts.most_common(limit)
+    ]
+
+
+def summarise(rows: List[Dict[str, Any]]) -> Dict[str, Any]:
+    """Figures over prediction rows {text, gold, lang, label, ...}."""
+    topics = sorted({r["gold"] for r in rows if r["gold"].startswith(RETRIEVAL_PREFIXES)})
+    gold = [r["gold"] for r in rows]
+    pred = [r["label"] for r in rows]
+    per_topic = prf(gold, pred, topics)
+    others = sorted({g for g in gold if not g.startswith(RETRIEVAL_PREFIXES)})
+    per_intent = prf(gold, pred, others)
+    macro = sum(v["f1"] for v in per_topic.values()) / len(per_topic) if per_topic else 0.0
+    per_language: Dict[str, Dict[str, Any]] = {}
+    for lang in sorted({r["lang"] for r in rows}):
+        sub = [r for r in rows if r["lang"] == lang]
+        sub_topics = sorted({r["gold"] for r in sub if r["gold"].startswith(RETRIEVAL_PREFIXES)})
+        scores = prf([r["gold"] for r in sub], [r["label"] for r in sub], sub_topics)
+        topic_rows = [r for r in sub if r["gold"].startswith(RETRIEVAL_PREFIXES)]
+        per_language[lang] = {
+            "macro_f1": round(sum(v["f1"] for v in scores.values()) / len(scores), 4) if scores else 0.0,
+            "topic_accuracy": round(
+                sum(r["gold"] == r["label"] for r in topic_rows) / len(topic_rows), 4
+            ) if topic_rows else 0.0,
+            "accuracy": round(sum(r["gold"] == r["label"] for r in sub) / len(sub), 4),
+            "support": len(sub),
+        }
+    acute = [r for r in rows if r["gold"] in ACUTE]
+    faq_rows = [r for r in rows if r["gold"].startswith(FAQ)]
+    return {
+        "macro_f1": round(macro, 4),
+        "min_topic_f1": round(min((v["f1"] for v in per_topic.values()), default=0.0), 4),
+        "accuracy": round(sum(g == p for g, p in zip(gold, pred)) / len(gold), 4) if gold else 0.0,
+        "acute_sensitive_recall": round(sum(r["sensitive"] for r in acute) / len(acute), 4) if acute else None,
+        "faq_false_handoff_rate": round(sum(r["handoff"] for r in faq_rows) / len(faq_rows), 4) if faq_rows else None,
+        "per_topic": per_topic,
+        "per_intent": per_intent,
+        "per_language": per_language,
+        "confused_pairs": confused_pairs(gold, pred),
+    }
+
+
+# --- data -------------------------------------------------------------------------------
+
+
+def data_hash(paths: Iterable[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        digest.update(str(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path).encode())
+        digest.update(b"\0")
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def stratified_folds(examples: Sequence[Example], k: int, seed: int) -> List[List[int]]:
+    by_label: Dict[Tuple[str, str], List[int]] = defaultdict(list)
+    for i, e in enumerate(examples):
+        by_label[(e.intent, e.lang)].append(i)
+    folds: List[List[int]] = [[] for _ in range(k)]
+    rng = random.Random(seed)
+    offset = 0
+    for key in sorted(by_label):
+        idx = by_label[key][:]
+        rng.shuffle(idx)
+        for j, i in enumerate(idx):
+            folds[(j + offset) % k].append(i)
+        offset += len(idx)
+    return folds
+
+
+class _Literal(str):
+    pass
+
+
+def _literal(dumper: yaml.SafeDumper, value: _Literal) -> yaml.Node:
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
+
+
+yaml.SafeDumper.add_representer(_Literal, _literal)
+
+
+def write_training_file(path: Path, examples: Sequence[Example], responses: Dict[str, Any]) -> None:
+    blocks: Dict[Tuple[str, str], List[str]] = defaultdict(list)
+    for e in examples:
+        blocks[(e.intent, e.lang)].append(e.text)
+    nlu = []
+    for (intent, lang), texts in sorted(blocks.items()):
+        block: Dict[str, Any] = {"intent": intent}
+        if lang != "sv":
+            block["metadata"] = {"language": lang}
+        block["examples"] = _Literal("".join(f"- {t}\n" for t in texts))
+        nlu.append(block)
+    content = {"version": "3.1", "nlu": nlu, "responses": responses}
+    path.write_text(yaml.safe_dump(content, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+def raw_responses(nlu_dir: Path) -> Dict[str, Any]:
+    responses: Dict[str, Any] = {}
+    for path in sorted(nlu_dir.glob("*.yml")):
+        content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        responses.update(content.get("responses") or {})
+    return responses
+
+
+def config_with_epochs(config: Path, epochs: Optional[int], workdir: Path) -> Path:
+    if epochs is None:
+        return config
+    content = yaml.safe_load(config.read_text(encoding="utf-8"))
+    for component in content.get("pipeline") or []:
+        if "epochs" in component:
+            component["epochs"] = epochs
+    out = workdir / "config.yml"
+    out.write_text(yaml.safe_dump(content, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return out
+
+
+# --- cross-validation -------------------------------------------------------------------
+
+
+def cross_validate(
+    nlu_dir: Path, config: Path, domain: Path, folds: int, seed: int, epochs: Optional[int]
+) -> Tuple[List[Dict[str, Any]], List[float]]:
+    from rasa.core.agent import Agent
+    from rasa.model_training import train_nlu
+
+    data = read_nlu_dir(nlu_dir, ROOT)
+    if data.problems:
+        raise SystemExit("\n".join(data.problems))
+    examples = data.examples
+    responses = raw_responses(nlu_dir)
+    rows: List[Dict[str, Any]] = []
+    durations: List[float] = []
+    with tempfile.TemporaryDirectory(prefix="karlstad-eval-") as tmp:
+        workdir = Path(tmp)
+        cfg = config_with_epochs(config, epochs, workdir)
+        for n, test_idx in enumerate(stratified_folds(examples, folds, seed), start=1):
+            test_set = set(test_idx)
+            train = [e for i, e in enumerate(examples) if i not in test_set]
+            test = [examples[i] for i in sorted(test_idx)]
+            fold_dir = workdir / f"fold{n}"
+            fold_dir.mkdir()
+            write_training_file(fold_dir / "train.yml", train, responses)
+            started = time.monotonic()
+            print(f"fold {n}/{folds}: training on {len(train)} examples ...", flush=True)
+            model = train_nlu(
+                config=str(cfg),
+                nlu_data=str(fold_dir / "train.yml"),
+                output=str(workdir / "models"),
+                fixed_model_name=f"fold{n}",
+                domain=str(domain),
+            )
+            if not model:
+                raise SystemExit(f"Training fold {n} failed; see the Rasa output above.")
+            agent = Agent.load(model)
+            parses = asyncio.run(parse_all(agent, [e.text for e in test]))
+            durations.append(time.monotonic() - started)
+            for e, parse in zip(test, parses):
+                rows.append({"text": e.text, "gold": e.intent, "lang": e.lang, "file": e.file,
+                             "fold": n, **effective_prediction(parse)})
+            correct = sum(r["gold"] == r["label"] for r in rows if r["fold"] == n)
+            print(f"fold {n}/{folds}: {correct}/{len(test)} correct, {durations[-1]:.0f} s", flush=True)
+    return rows, durations
+
+
+def write_markdown(path: Path, report: Dict[str, Any]) -> None:
+    lines = [
+        "# Utvärdering av språkmodellen (korsvalidering)",
+        "",
+        f"Skapad {report['generated_at']}, data-hash `{report['data_hash'][:12]}`, "
+        f"{report['folds']} delar, {report['examples']} exempel, "
+        f"{report['duration_seconds']:.0f} sekunder.",
+        "",
+        f"- Makro-F1 över alla ämnen: **{report['macro_f1']:.3f}** (mål minst {TARGET_MACRO_F1})",
+        f"- Lägsta F1 för ett ämne: **{report['min_topic_f1']:.3f}** (mål minst {TARGET_MIN_TOPIC_F1})",
+        f"- Känsliga akuta meddelanden som känns igen som känsliga: "
+        f"**{(report['acute_sensitive_recall'] or 0):.1%}**",
+        f"- FAQ-frågor som felaktigt skickas till en person: "
+        f"**{(report['faq_false_handoff_rate'] or 0):.1%}**",
+        f"- Målen är {'uppfyllda' if report['targets_met'] else 'INTE uppfyllda'}.",
+        "",
+        "## Per språk",
+        "",
+        "| språk | makro-F1 | träffsäkerhet ämnen | antal exempel |",
+        "|---|---|---|---|",
+    ]
+    for lang, v in report["per_language"].items():
+        lines.append(f"| {lang} | {v['macro_f1']:.3f} | {v['topic_accuracy']:.3f} | {v['support']} |")
+    lines += ["", "## Per ämne (sämst först)", "",
+              "| ämne | precision | recall | F1 | antal |", "|---|---|---|---|---|"]
+    for topic, v in sorted(report["per_topic"].items(), key=lambda kv: (kv[1]["f1"], kv[0])):
+        flag = " ⚠" if v["f1"] < TARGET_MIN_TOPIC_F1 else ""
+        lines.append(
+            f"| {topic}{flag} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {v['support']} |"
+        )
+    lines += ["", "## Vanligaste förväxlingarna", "", "| rätt ämne | gissat | antal |", "|---|---|---|"]
+    for pair in report["confused_pairs"]:
+        lines.append(f"| {pair['gold']} | {pair['predicted']} | {pair['count']} |")
+    lines += ["", "## Felgissade exempel", ""]
+    for miss in report["misses"][:60]:
+        lines.append(f"- `{miss['gold']}` → `{miss['label']}` ({miss['lang']}, {miss['file']}): {miss['text']}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description="Cross-validate the NLU model.")
+    parser.add_argument("--nlu-dir", type=Path, default=ROOT / "nlu_data")
+    parser.add_argument("--config", type=Path, default=ROOT / "config.yml")
+    parser.add_argument("--domain", type=Path, default=ROOT / "bot" / "domain")
+    parser.add_argument("--out", type=Path, default=ROOT / "var" / "reports")
+    parser.add_argument("--folds", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="override the epochs in config.yml (quicker, less exact)")
+    parser.add_argument("--no-fail", action="store_true", help="exit 0 even when targets are missed")
+    args = parser.parse_args(argv)
+
+    os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    sys.path.insert(0, str(ROOT))  # custom components in bot/
+    logging.basicConfig(level=logging.WARNING)
+
+    started = time.monotonic()
+    rows, durations = cross_validate(args.nlu_dir, args.config, args.domain, args.folds,
+                                     args.seed, args.epochs)
+    summary = summarise(rows)
+    hashed = [args.config, *args.nlu_dir.glob("*.yml")]
+    report: Dict[str, Any] = {
+        "generated_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "data_hash": data_hash(hashed),
+        "method": f"{args.folds}-fold stratified cross-validation, config {args.config.name}"
+                  + (f", epochs {args.epochs}" if args.epochs else ""),
+        "folds": args.folds,
+        "examples": len(rows),
+        "duration_seconds": round(time.monotonic() - started, 1),
+        "fold_seconds": [round(d, 1) for d in durations],
+        **summary,
+    }
+    report["targets"] = {"macro_f1": TARGET_MACRO_F1, "min_topic_f1": TARGET_MIN_TOPIC_F1}
+    report["targets_met"] = (
+        report["macro_f1"] >= TARGET_MACRO_F1 and report["min_topic_f1"] >= TARGET_MIN_TOPIC_F1
+    )
+    report["misses"] = [
+        {k: r[k] for k in ("text", "gold", "label", "lang", "file", "intent", "intent_confidence")}
+        for r in rows if r["gold"] != r["label"]
+    ]
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "eval.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+    write_markdown(args.out / "eval.md", report)
+    print(f"macro F1 {report['macro_f1']:.3f} (min topic {report['min_topic_f1']:.3f}), "
+          f"sv {report['per_language'].get('sv', {}).get('macro_f1')}, "
+          f"en {report['per_language'].get('en', {}).get('macro_f1')}, "
+          f"{report['duration_seconds']:.0f} s -> {args.out / 'eval.json'}")
+    for pair in report["confused_pairs"][:10]:
+        print(f"  {pair['count']:3d}  {pair['gold']} -> {pair['predicted']}")
+    if not report["targets_met"] and not args.no_fail:
+        print(f"Targets missed: macro F1 >= {TARGET_MACRO_F1} and every topic >= {TARGET_MIN_TOPIC_F1}.")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

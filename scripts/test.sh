@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Runs every test: the Rasa-side tests in the Rasa environment, then the gateway,
+# translation, end-to-end and browser tests in the app environment.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=3
+export KARLSTAD_MODEL="$(pwd)/var/models/current.tar.gz"
+status=0
+echo "== Rasa environment: actions, bot components, NLU quality =="
+PYTHONPATH=. .venv-rasa/bin/python -m pytest -q -p no:cacheprovider tests/actions tests/bot tests/nlu || status=1
+echo "== App environment: translation, gateway, end to end, browser =="
+PYTHONPATH=. .venv/bin/python -m pytest -q -p no:cacheprovider tests/translation tests/gateway tests/e2e tests/widget || status=1
+exit $status

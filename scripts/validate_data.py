@@ -1,0 +1,327 @@
+"""Checks the content editors' topic files in nlu_data/ (run by `make validate`).
+
+`rasa data validate` checks that the data is valid Rasa data. This script checks what Rasa
+does not know about: every retrieval topic (faq/*, sensitive/*) has enough Swedish and English
+examples, a Swedish and an English answer, and a source (title, karlstad.se URL, owner and
+review date) on every answer. Messages are in Swedish because editors read them.
+
+Exit code 0 when there are no errors (warnings are allowed), 1 otherwise.
+
+    .venv-rasa/bin/python scripts/validate_data.py [--nlu-dir nlu_data] [--today 2026-11-29]
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import re
+import sys
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Optional, Tuple
+
+import yaml
+
+RETRIEVAL_PREFIXES = ("faq/", "sensitive/")
+# Minimum number of examples per topic and language: (Swedish, English).
+MIN_EXAMPLES = {"faq/": (15, 8), "sensitive/": (25, 12)}
+SOURCE_KEYS = ("title", "url", "owner", "reviewed")
+URL_PREFIX = "https://karlstad.se/"
+REVIEW_MAX_AGE_DAYS = 365
+SUPPORTED_LANGUAGES = ("sv", "en")
+MARKUP = re.compile(r"(\*\*|__|\]\(|<[a-zA-Z/][^>]*>|^#)", re.MULTILINE)
+
+
+@dataclass
+class Example:
+    text: str
+    intent: str  # for retrieval intents the full key, e.g. "faq/bygglov"
+    lang: str
+    file: str
+
+
+@dataclass
+class Variation:
+    text: str
+    lang: str  # "sv" for the unconditional variation, else the language in the condition
+    source: Optional[Dict[str, Any]]
+    file: str
+
+
+@dataclass
+class NluData:
+    examples: List[Example] = field(default_factory=list)
+    responses: Dict[str, List[Variation]] = field(default_factory=dict)
+    response_files: Dict[str, str] = field(default_factory=dict)
+    problems: List[str] = field(default_factory=list)  # files that could not be read
+
+    def intents(self) -> List[str]:
+        return sorted({e.intent for e in self.examples})
+
+    def by_intent(self, intent: str) -> List[Example]:
+        return [e for e in self.examples if e.intent == intent]
+
+
+def normalise(text: str) -> str:
+    """Lower case, NFC, single spaces and no trailing punctuation: for duplicate checks."""
+    text = unicodedata.normalize("NFC", text).lower().strip()
+    text = re.sub(r"\s+", " ", text)
+    return text.rstrip(" ?!.")
+
+
+def _example_lines(block: str) -> Iterable[str]:
+    for line in block.splitlines():
+        line = line.strip()
+        if line.startswith("- "):
+            yield line[2:].strip()
+
+
+def _variation_language(item: Dict[str, Any]) -> str:
+    for cond in item.get("condition") or []:
+        if isinstance(cond, dict) and cond.get("name") == "language":
+            return str(cond.get("value"))
+    return "sv"
+
+
+def read_nlu_file(path: Path, data: NluData, root: Path) -> None:
+    name = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+    try:
+        content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as err:
+        data.problems.append(f"{name}: filen går inte att läsa som YAML ({err}). Rätta indrag och citattecken.")
+        return
+    if not isinstance(content, dict):
+        data.problems.append(f"{name}: filen ska börja med 'version: \"3.1\"' och ha 'nlu:' och 'responses:'.")
+        return
+    for block in content.get("nlu") or []:
+        if not isinstance(block, dict) or "intent" not in block:
+            continue
+        metadata = block.get("metadata") or {}
+        lang = str(metadata.get("language", "sv")) if isinstance(metadata, dict) else "sv"
+        for text in _example_lines(str(block.get("examples") or "")):
+            data.examples.append(Example(text=text, intent=str(block["intent"]), lang=lang, file=name))
+    for response, items in (content.get("responses") or {}).items():
+        variations = data.responses.setdefault(str(response), [])
+        data.response_files.setdefault(str(response), name)
+        for item in items or []:
+            if not isinstance(item, dict):
+                continue
+            metadata = item.get("metadata") or {}
+            source = metadata.get("source") if isinstance(metadata, dict) else None
+            variations.append(
+                Variation(
+                    text=str(item.get("text") or ""),
+                    lang=_variation_language(item),
+                    source=source if isinstance(source, dict) else None,
+                    file=name,
+                )
+            )
+
+
+def read_nlu_dir(nlu_dir: Path, root: Optional[Path] = None) -> NluData:
+    """Reads every nlu_data/*.yml file (plain YAML, no Rasa import needed)."""
+    root = root or nlu_dir.parent
+    data = NluData()
+    for path in sorted(nlu_dir.glob("*.yml")):
+        read_nlu_file(path, data, root)
+    return data
+
+
+@dataclass
+class Report:
+    errors: List[str] = field(default_factory=list)
+    warnings: List[str] = field(default_factory=list)
+
+    def error(self, message: str) -> None:
+        self.errors.append(message)
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(message)
+
+
+def _check_source(where: str, source: Optional[Dict[str, Any]], today: dt.date, report: Report) -> None:
+    if not source:
+        report.error(
+            f"{where}: källa saknas. Lägg till metadata.source med title, url, owner och reviewed "
+            f"(se nlu_data/README.md)."
+        )
+        return
+    for key in SOURCE_KEYS:
+        if not str(source.get(key) or "").strip():
+            report.error(f"{where}: source.{key} saknas eller är tomt. Fyll i {key}.")
+    url = str(source.get("url") or "")
+    if url and not url.startswith(URL_PREFIX):
+        report.error(
+            f"{where}: source.url '{url}' ska vara en sida på karlstad.se och börja med {URL_PREFIX}"
+        )
+    reviewed = source.get("reviewed")
+    if reviewed in (None, ""):
+        return
+    try:
+        date = reviewed if isinstance(reviewed, dt.date) else dt.date.fromisoformat(str(reviewed))
+    except ValueError:
+        report.error(
+            f"{where}: source.reviewed '{reviewed}' är inget datum. Skriv datumet som ÅÅÅÅ-MM-DD, "
+            f"till exempel {today.isoformat()}."
+        )
+        return
+    if date > today:
+        report.warn(f"{where}: source.reviewed {date.isoformat()} ligger i framtiden. Kontrollera datumet.")
+    elif (today - date).days > REVIEW_MAX_AGE_DAYS:
+        report.warn(
+            f"{where}: svaret granskades senast {date.isoformat()}, för mer än 12 månader sedan. "
+            f"Läs källsidan igen, uppdatera svaret om det behövs och sätt reviewed till dagens datum."
+        )
+
+
+def _source_tuple(source: Optional[Dict[str, Any]]) -> Tuple[str, ...]:
+    return tuple(str((source or {}).get(k) or "") for k in SOURCE_KEYS)
+
+
+def check_topic(topic: str, data: NluData, today: dt.date, report: Report) -> None:
+    examples = data.by_intent(topic)
+    files = sorted({e.file for e in examples})
+    file_label = ", ".join(files)
+    prefix = next(p for p in RETRIEVAL_PREFIXES if topic.startswith(p))
+    min_sv, min_en = MIN_EXAMPLES[prefix]
+    counts = {lang: sum(1 for e in examples if e.lang == lang) for lang in SUPPORTED_LANGUAGES}
+    if counts["sv"] < min_sv:
+        report.error(
+            f"{file_label}: {topic} har {counts['sv']} svenska exempel, minst {min_sv} behövs. "
+            f"Skriv fler frågor som en medborgare kan ställa, med olika ord."
+        )
+    if counts["en"] < min_en:
+        report.error(
+            f"{file_label}: {topic} har {counts['en']} engelska exempel, minst {min_en} behövs. "
+            f"Lägg dem i blocket med 'metadata: language: en'."
+        )
+    others = sorted({e.lang for e in examples} - set(SUPPORTED_LANGUAGES))
+    if others:
+        report.error(
+            f"{file_label}: {topic} har exempel med språket {', '.join(others)}. "
+            f"Bara sv (inget metadata-block) och en (metadata: language: en) används."
+        )
+    response = f"utter_{topic}"
+    variations = data.responses.get(response)
+    if not variations:
+        report.error(
+            f"{file_label}: svaret {response} saknas. Lägg till det under 'responses:' i samma fil."
+        )
+        return
+    rfile = data.response_files.get(response, file_label)
+    sv = [v for v in variations if v.lang == "sv"]
+    en = [v for v in variations if v.lang == "en"]
+    if not sv:
+        report.error(
+            f"{rfile}: {response} saknar svensk variant. Den svenska texten ska stå först, utan condition."
+        )
+    if not en:
+        report.error(
+            f"{rfile}: {response} saknar engelsk variant. Lägg till en text med "
+            f"condition: slot language = en."
+        )
+    for v in variations:
+        where = f"{rfile}: {response} ({v.lang})"
+        if not v.text.strip():
+            report.error(f"{where}: texten är tom. Skriv svaret.")
+        if MARKUP.search(v.text):
+            report.error(
+                f"{where}: svaret innehåller Markdown eller HTML. Skriv vanlig text; "
+                f"länkar blir klickbara automatiskt."
+            )
+        _check_source(where, v.source, today, report)
+    sources = {_source_tuple(v.source) for v in variations if v.source}
+    if len(sources) > 1:
+        report.error(
+            f"{rfile}: {response} har olika källor i de svenska och engelska varianterna. "
+            f"Använd samma title, url, owner och reviewed i båda."
+        )
+
+
+def check_duplicates(data: NluData, report: Report) -> None:
+    seen: Dict[str, Example] = {}
+    for e in data.examples:
+        key = normalise(e.text)
+        first = seen.get(key)
+        if first is None:
+            seen[key] = e
+        elif first.intent != e.intent:
+            report.error(
+                f"{e.file}: exemplet '{e.text}' finns både i {first.intent} ({first.file}) och i "
+                f"{e.intent}. Ta bort det ur det ämne där det passar sämst."
+            )
+
+
+def check_orphan_responses(data: NluData, report: Report) -> None:
+    intents = set(data.intents())
+    for response, file in sorted(data.response_files.items()):
+        topic = response[len("utter_"):] if response.startswith("utter_") else response
+        if topic.startswith(RETRIEVAL_PREFIXES) and topic not in intents:
+            report.error(
+                f"{file}: svaret {response} har inga exempel. Lägg till '- intent: {topic}' "
+                f"med exempel, eller ta bort svaret."
+            )
+
+
+def check_paraphrases_held_out(data: NluData, paraphrases: Path, report: Report) -> None:
+    """The paraphrase test set must never be used for training."""
+    if not paraphrases.exists():
+        return
+    items = yaml.safe_load(paraphrases.read_text(encoding="utf-8")) or []
+    training = {normalise(e.text): e for e in data.examples}
+    for item in items:
+        text = str((item or {}).get("text") or "")
+        hit = training.get(normalise(text))
+        if hit is not None:
+            report.error(
+                f"{hit.file}: exemplet '{hit.text}' finns också i testmeningarna "
+                f"({paraphrases.name}). Testmeningarna får inte användas som träningsexempel: "
+                f"formulera om exemplet i {hit.file}."
+            )
+
+
+def validate(nlu_dir: Path, today: dt.date, paraphrases: Optional[Path] = None) -> Report:
+    report = Report()
+    data = read_nlu_dir(nlu_dir)
+    for problem in data.problems:
+        report.error(problem)
+    topics = [i for i in data.intents() if i.startswith(RETRIEVAL_PREFIXES)]
+    if not topics:
+        report.error(f"{nlu_dir}: inga ämnen (faq/... eller sensitive/...) hittades.")
+    for topic in topics:
+        check_topic(topic, data, today, report)
+    check_orphan_responses(data, report)
+    check_duplicates(data, report)
+    if paraphrases is not None:
+        check_paraphrases_held_out(data, paraphrases, report)
+    return report
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--nlu-dir", type=Path, default=Path("nlu_data"))
+    parser.add_argument("--paraphrases", type=Path, default=Path("tests/nlu/paraphrases.yml"))
+    parser.add_argument("--today", type=dt.date.fromisoformat, default=dt.date.today())
+    args = parser.parse_args(argv)
+    if not args.nlu_dir.is_dir():
+        print(f"FEL: mappen {args.nlu_dir} finns inte. Kör från projektets rotmapp.", file=sys.stderr)
+        return 2
+    report = validate(args.nlu_dir, args.today, args.paraphrases)
+    for message in report.warnings:
+        print(f"VARNING: {message}")
+    for message in report.errors:
+        print(f"FEL: {message}")
+    data = read_nlu_dir(args.nlu_dir)
+    topics = [i for i in data.intents() if i.startswith(RETRIEVAL_PREFIXES)]
+    print(
+        f"{len(topics)} ämnen, {len(data.examples)} exempel: "
+        f"{len(report.errors)} fel, {len(report.warnings)} varningar."
+    )
+    if report.errors:
+        print("Rätta felen ovan och kör `make validate` igen.")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
