@@ -14,9 +14,11 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
+if TYPE_CHECKING:
+    import httpx
+
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -108,6 +110,8 @@ def rasa_reply(
 def gateway_factory(tmp_path: Path) -> Callable[..., Any]:
     """Build an in-process gateway; ``rasa`` is a handler ``(request) -> httpx.Response``."""
     from contextlib import asynccontextmanager
+
+    import httpx
 
     from gateway.main import create_app
     from gateway.settings import Settings
