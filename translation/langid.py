@@ -1,0 +1,302 @@
+"""Language identification for short chat messages.
+
+Order of evidence (first that decides wins):
+
+1. ``explicit``: the citizen picked a language in the widget.
+2. ``script``: a non-Latin script names the language or a small group; letters and words
+   within the script split the group (see `translation.scripts`).
+3. ``langdetect`` / ``prior``: Latin script. langdetect's per-language probabilities
+   (seeded, so the same text always gets the same answer) are combined with frequent-word
+   and letter evidence (`translation.lexicon`) and a Swedish prior: a message that is short
+   or not clearly something else is Swedish (``prior``).
+4. ``sticky``: with a conversation language (`current`), the detector only switches on
+   strong evidence: another script, distinctive letters, or a clear margin.
+
+Codes. `Detection.detected` is what the text looks like (ISO 639-1: "da", "hr", "sr", ...);
+`Detection.code` is the language the product serves it in:
+
+- Danish and Norwegian are served in Swedish (``SERVED_AS``): Scandinavians read Swedish,
+  and Swedish answers are written by people; machine translation would only make them worse.
+- Bosnian, Croatian and Serbian (Latin or Cyrillic) are one group ``"sh"``
+  (Serbo-Croatian, ISO 639-1), translated with the OPUS-MT hr models.
+- Sorani Kurdish is ``"ku"``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import threading
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from translation import lexicon, scripts
+
+if TYPE_CHECKING:
+    from langdetect.detector_factory import DetectorFactory
+
+logger = logging.getLogger(__name__)
+
+METHODS = ("explicit", "script", "langdetect", "prior", "sticky")
+
+#: Detected language → language it is served in.
+SERVED_AS: Mapping[str, str] = {
+    "da": "sv",
+    "no": "sv",
+    "nb": "sv",
+    "nn": "sv",
+    "hr": "sh",
+    "bs": "sh",
+    "sr": "sh",
+    "hbs": "sh",
+    "ckb": "ku",
+    "prs": "fa",
+}
+
+_LATIN_CANDIDATES = ("sv", "en", "de", "da", "no", "fi", "pl", "tr", "es", "so", "sh", "nl", "fr")
+# langdetect has no Bosnian/Serbian and confuses near relatives on short text.
+_LANGDETECT_ALIASES = {"hr": "sh", "sl": "sh", "pt": "es", "ca": "es"}
+_NOT_OFFERED_PENALTY = {"nl": -1.5, "fr": -1.5}
+
+
+class LanguageError(ValueError):
+    """A language code that cannot be used."""
+
+
+def served(code: str) -> str:
+    """The language a detected code is served in (da → sv, hr/bs/sr → sh, else itself)."""
+    return SERVED_AS.get(code, code)
+
+
+def normalise_code(code: str) -> str:
+    """'sv-SE' → 'sv', 'NB' → 'nb'. Raises LanguageError for anything that is not a code."""
+    value = code.strip().replace("_", "-").split("-")[0].lower()
+    if not re.fullmatch(r"[a-z]{2,3}", value):
+        raise LanguageError(
+            f"Language code {code!r} is not an ISO 639 code. Use a code such as 'sv', 'en' or 'ar'."
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class Detection:
+    """Result of language detection.
+
+    code: language to serve (after ``SERVED_AS``); detected: what the text looks like;
+    confidence: 0..1; method: one of ``METHODS``.
+    """
+
+    code: str
+    confidence: float
+    method: str
+    detected: str
+
+
+class LanguageDetector(Protocol):
+    def detect(
+        self, text: str, current: str | None = None, explicit: str | None = None
+    ) -> Detection: ...
+
+
+@dataclass(frozen=True)
+class DetectorTuning:
+    """Weights of the Latin-script scorer (tuned on tests/translation/data/langid_tune.tsv)."""
+
+    langdetect_weight: float = 1.5
+    word_weight: float = 4.0
+    place_weight: float = 1.0
+    swedish_prior: float = 2.5
+    swedish_margin: float = 1.0  # another language must beat Swedish by this much
+    sticky_margin: float = 3.0  # ... and the conversation language by this much
+    short_tokens: int = 1  # messages this short need word/letter evidence to leave Swedish
+
+
+_TOKEN_STRIP = re.compile(r"\[[a-z-]+\]|https?://\S+|www\.\S+|\S+@\S+|\d+")
+
+
+class ChatLanguageDetector:
+    """The detector the service uses; see the module docstring. Thread-safe after first use."""
+
+    def __init__(
+        self, place_names: Iterable[str] = (), tuning: DetectorTuning | None = None
+    ) -> None:
+        self.tuning = tuning or DetectorTuning()
+        self._places = frozenset(w for name in place_names for w in scripts.words_of(name))
+        self._factory: DetectorFactory | None = None
+        self._lock = threading.Lock()
+        owners: Counter[str] = Counter()
+        for words in lexicon.WORDS.values():
+            owners.update(words)
+        self._owners = owners
+
+    # -- public -----------------------------------------------------------------------
+    def detect(
+        self, text: str, current: str | None = None, explicit: str | None = None
+    ) -> Detection:
+        if explicit:
+            code = normalise_code(explicit)
+            return Detection(served(code), 1.0, "explicit", code)
+        current_code = served(normalise_code(current)) if current else None
+        cleaned = _TOKEN_STRIP.sub(" ", text)
+        script = scripts.dominant_script(cleaned)
+        if script is None:
+            return Detection(current_code or "sv", 0.5, "sticky" if current_code else "prior",
+                             current_code or "sv")
+        if script != "latin":
+            return self._non_latin(script, cleaned, current_code)
+        return self._latin(cleaned, current_code)
+
+    # -- non-Latin scripts --------------------------------------------------------------
+    def _non_latin(self, script: str, text: str, current: str | None) -> Detection:
+        routers = {
+            "arabic": scripts.route_arabic,
+            "cyrillic": scripts.route_cyrillic,
+            "ethiopic": scripts.route_ethiopic,
+        }
+        router = routers.get(script)
+        if router is None:
+            code = scripts.SCRIPT_LANGUAGE.get(script, "und")
+            return Detection(served(code), 0.99, "script", code)
+        cur_raw = _raw_in_group(current, script)
+        guess = router(text, cur_raw)
+        if not guess.decisive and cur_raw is not None and guess.code == cur_raw:
+            return Detection(served(guess.code), 0.7, "sticky", guess.code)
+        if not guess.decisive:
+            guess = self._tiebreak(text, guess, _TIEBREAK.get(script, ()))
+        confidence = 0.95 if guess.decisive else 0.6
+        return Detection(served(guess.code), confidence, "script", guess.code)
+
+    def _tiebreak(
+        self, text: str, guess: scripts.ScriptGuess, pair: tuple[str, ...]
+    ) -> scripts.ScriptGuess:
+        """langdetect between the two big languages of a script when letters do not decide."""
+        if not pair:
+            return guess
+        probs = self._langdetect(text)
+        best = max(pair, key=lambda k: probs.get(k, 0.0))
+        if best != guess.code and probs.get(best, 0.0) > 0.5:
+            return scripts.ScriptGuess(best, False, guess.scores)
+        return guess
+
+    # -- Latin script -----------------------------------------------------------------------
+    def _latin(self, text: str, current: str | None) -> Detection:
+        t = self.tuning
+        tokens = scripts.words_of(text)
+        probs = self._langdetect(text)
+        words, letters = self._evidence(text, tokens)
+        scores: dict[str, float] = {}
+        for lang in _LATIN_CANDIDATES:
+            p = probs.get(lang, 0.0)
+            scores[lang] = (
+                t.langdetect_weight * math.log(p + 0.02)
+                + t.word_weight * words.get(lang, 0.0)
+                + letters.get(lang, 0.0)
+                + _NOT_OFFERED_PENALTY.get(lang, 0.0)
+            )
+        scores["sv"] += t.swedish_prior
+        group: dict[str, float] = {}
+        for lang, score in scores.items():
+            code = served(lang)
+            group[code] = max(group.get(code, -math.inf), score)
+        ranked = sorted(group.items(), key=lambda kv: kv[1], reverse=True)
+        best, best_score = ranked[0]
+        confidence = _softmax_top(group, best)
+        raw = max((lang for lang in scores if served(lang) == best), key=lambda k: scores[k])
+        evidence = _evidence_margin(words, letters, best)
+        method = "langdetect"
+        if best != "sv":
+            short = len(tokens) <= t.short_tokens and evidence <= 0
+            if short or best_score - group["sv"] < t.swedish_margin:
+                best, raw, method = "sv", "sv", "prior"
+                confidence = _softmax_top(group, "sv")
+        elif not probs or max(probs, key=lambda k: probs[k]) not in ("sv", "da", "no"):
+            method = "prior"
+        if current and current != best:
+            if current in group:
+                if group[best] - group[current] < t.sticky_margin:
+                    return Detection(current, _softmax_top(group, current), "sticky", current)
+            elif evidence <= 0 and len(tokens) <= t.short_tokens:
+                return Detection(current, 0.6, "sticky", current)
+        return Detection(best, confidence, method, raw)
+
+    def _evidence(self, text: str, tokens: list[str]) -> tuple[Counter[str], Counter[str]]:
+        words: Counter[str] = Counter()
+        for token in tokens:
+            owners = [lang for lang, vocab in lexicon.WORDS.items() if token in vocab]
+            for lang in owners:
+                words[lang] += 1.0 / len(owners)
+            if token in self._places and not owners:
+                words["sv"] += self.tuning.place_weight / self.tuning.word_weight
+        letters: Counter[str] = Counter()
+        lowered = text.lower()
+        for ch in set(lowered):
+            for lang, weight in lexicon.LETTERS.get(ch, {}).items():
+                letters[lang] += weight
+        return words, letters
+
+    # -- langdetect -----------------------------------------------------------------------
+    def _langdetect(self, text: str) -> dict[str, float]:
+        from langdetect.lang_detect_exception import LangDetectException
+
+        factory = self._get_factory()
+        detector = factory.create()
+        detector.append(text)
+        try:
+            found = detector.get_probabilities()
+        except LangDetectException:
+            return {}
+        probs: dict[str, float] = {}
+        for item in found:
+            code = _LANGDETECT_ALIASES.get(item.lang, item.lang)
+            probs[code] = probs.get(code, 0.0) + float(item.prob)
+        return probs
+
+    def _get_factory(self) -> DetectorFactory:
+        with self._lock:
+            if self._factory is None:
+                from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
+
+                factory = DetectorFactory()
+                factory.seed = 0  # deterministic sampling: same text, same answer
+                factory.load_profile(PROFILES_DIRECTORY)
+                self._factory = factory
+            return self._factory
+
+
+_TIEBREAK = {"arabic": ("ar", "fa"), "cyrillic": ("ru", "uk")}
+
+_SCRIPT_GROUPS = {
+    "arabic": ("ar", "fa", "ps", "ku", "ur"),
+    "cyrillic": ("ru", "uk", "sr"),
+    "ethiopic": ("ti", "am"),
+}
+
+
+def _raw_in_group(current: str | None, script: str) -> str | None:
+    if current is None:
+        return None
+    candidates = _SCRIPT_GROUPS.get(script, ())
+    if current in candidates:
+        return current
+    if current == "sh" and script == "cyrillic":
+        return "sr"
+    return None
+
+
+def _evidence_margin(words: Mapping[str, float], letters: Mapping[str, float], code: str) -> float:
+    """Word + letter evidence for `code` minus that for Swedish (served groups)."""
+
+    def total(target: str) -> float:
+        members = [lang for lang in set(words) | set(letters) if served(lang) == target]
+        return max((words.get(m, 0.0) + letters.get(m, 0.0) for m in members), default=0.0)
+
+    return total(code) - total("sv")
+
+
+def _softmax_top(scores: Mapping[str, float], key: str) -> float:
+    top = max(scores.values())
+    total = sum(math.exp(v - top) for v in scores.values())
+    return round(math.exp(scores[key] - top) / total, 3)
