@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from translation import lexicon, scripts
+from translation.errors import LanguageError
 
 if TYPE_CHECKING:
     from langdetect.detector_factory import DetectorFactory
@@ -60,10 +61,6 @@ _LATIN_CANDIDATES = ("sv", "en", "de", "da", "no", "fi", "pl", "tr", "es", "so",
 # langdetect has no Bosnian/Serbian and confuses near relatives on short text.
 _LANGDETECT_ALIASES = {"hr": "sh", "sl": "sh", "pt": "es", "ca": "es"}
 _NOT_OFFERED_PENALTY = {"nl": -1.5, "fr": -1.5}
-
-
-class LanguageError(ValueError):
-    """A language code that cannot be used."""
 
 
 def served(code: str) -> str:
