@@ -1,22 +1,46 @@
-"""The handoff queue: tickets that hand a conversation to contact-center staff."""
+"""The handoff queue: tickets that hand a conversation to contact-center staff.
+
+A ticket is opened by a citizen turn (``turn.py`` step 9) and is *open* while its status is
+``waiting`` (in the queue), ``active`` (a staff member has claimed it) or ``after_hours``
+(opened outside opening hours: someone calls back). While it is open, the citizen's messages
+go to staff instead of Rasa. Staff close it with an outcome; ``returned_to_bot`` hands the
+conversation back to the assistant.
+
+Every operation here takes a connection, so the route runs it in one transaction: the
+ticket change, the messages the citizen sees and the audit event are written together or
+not at all. Ticket rows are locked (``SELECT ... FOR UPDATE`` on PostgreSQL) so a citizen
+message and a staff action on the same ticket never interleave.
+"""
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, insert, or_, select
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from gateway.auth import new_id
-from gateway.store import handoff_tickets
+from gateway.errors import ConflictError, NotFoundError
+from gateway.staff_auth import StaffUser, audit
+from gateway.store import (
+    audit_events,
+    conversations,
+    handoff_tickets,
+    messages,
+    staff_users,
+    ticket_notes,
+    utcnow,
+)
 
 logger = logging.getLogger(__name__)
 
 OPEN_STATUSES = ("waiting", "active", "after_hours")
+QUEUED = ("waiting", "after_hours")
 DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 ACUTE_REASONS = frozenset(
     {
@@ -27,6 +51,59 @@ ACUTE_REASONS = frozenset(
     }
 )
 HIGH_REASONS = frozenset({"sensitive/homeless_emergency"})
+
+# Outcomes staff choose when they close a ticket (Swedish labels for the console).
+OUTCOMES: dict[str, str] = {
+    "resolved": "Besvarat",
+    "referred": "Hänvisat vidare",
+    "callback_done": "Uppringd",
+    "no_response": "Inget svar från invånaren",
+    "returned_to_bot": "Tillbaka till assistenten",
+    "other": "Annat",
+}
+
+# What the citizen is told when the ticket changes (written by people, sv + en).
+CITIZEN_TEXTS: dict[str, dict[str, str]] = {
+    "claimed": {
+        "sv": "Nu pratar du med {name} på Kontaktcenter. Skriv här, så svarar {name} dig.",
+        "en": "You are now talking to {name} at the contact centre. Write here and {name} will answer you.",
+    },
+    "returned_to_bot": {
+        "sv": (
+            "Kontaktcenter har lämnat tillbaka samtalet till AI-assistenten. Du kan fortsätta "
+            "ställa frågor här. Vill du prata med en person igen? Skriv \"jag vill prata med en människa\"."
+        ),
+        "en": (
+            "The contact centre has handed the conversation back to the AI assistant. You can "
+            "keep asking questions here. Want a person again? Write \"I want to talk to a human\"."
+        ),
+    },
+    "closed": {
+        "sv": (
+            "Kontaktcenter har avslutat samtalet. Tack för att du hörde av dig! Du kan fortsätta "
+            "ställa frågor till AI-assistenten här."
+        ),
+        "en": (
+            "The contact centre has closed the conversation. Thank you for getting in touch! "
+            "You can keep asking the AI assistant questions here."
+        ),
+    },
+    "callback_saved": {
+        "sv": (
+            "Tack! Vi har sparat dina kontaktuppgifter. Kontaktcenter ringer upp dig så snart "
+            "vi har öppet. Är det akut: ring 112."
+        ),
+        "en": (
+            "Thank you! We have saved your contact details. The contact centre will call you "
+            "back as soon as we are open. If it is urgent: call 112."
+        ),
+    },
+    "untranslated": {
+        "sv": "Svaret från Kontaktcenter kunde inte översättas automatiskt och visas därför på svenska.",
+        "en": "The contact centre's reply could not be translated automatically, so it is shown in Swedish.",
+    },
+}
+NATIVE = ("sv", "en")
 
 
 class OpeningHoursError(ValueError):
@@ -73,12 +150,48 @@ def priority_for(reason: str, acute: bool) -> int:
     return 2
 
 
-class HandoffQueue:
-    def __init__(self, hours: OpeningHours) -> None:
-        self.hours = hours
+def _aware(moment: datetime) -> datetime:
+    """SQLite returns naive datetimes; everything here is stored in UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=utcnow().tzinfo)
 
-    def open_ticket(self, conn: Connection, conversation_id: str) -> Any | None:
-        return conn.execute(
+
+def citizen_texts(translator: Any, key: str, lang: str, **values: str) -> list[dict[str, Any]]:
+    """A gateway text in the citizen's language: written for sv/en, machine-translated
+    (and labelled) otherwise, or Swedish + English when there is no usable translation."""
+    sv = CITIZEN_TEXTS[key]["sv"].format(**values)
+    if lang in NATIVE:
+        return [{"text": CITIZEN_TEXTS[key][lang].format(**values), "language": lang,
+                 "text_sv": sv, "machine_translated": False}]
+    translated = translator.from_swedish(sv, lang)
+    if translated.ok:
+        return [{"text": translated.text, "language": lang, "text_sv": sv, "machine_translated": True}]
+    return [
+        {"text": sv, "language": "sv", "text_sv": sv, "machine_translated": False},
+        {"text": CITIZEN_TEXTS[key]["en"].format(**values), "language": "en", "text_sv": sv,
+         "machine_translated": False},
+    ]
+
+
+def staff_reply_texts(translator: Any, text_sv: str, lang: str) -> list[dict[str, Any]]:
+    """A staff member's Swedish reply as the citizen sees it (translated and labelled)."""
+    if lang == "sv":
+        return [{"text": text_sv, "language": "sv", "text_sv": text_sv, "machine_translated": False}]
+    translated = translator.from_swedish(text_sv, lang)
+    if translated.ok:
+        return [{"text": translated.text, "language": lang, "text_sv": text_sv, "machine_translated": True}]
+    reply = {"text": text_sv, "language": "sv", "text_sv": text_sv, "machine_translated": False}
+    note = citizen_texts(translator, "untranslated", lang)
+    return [reply, *[{**n, "role": "system"} for n in note]]
+
+
+class HandoffQueue:
+    def __init__(self, hours: OpeningHours, clock: Callable[[], datetime] = utcnow) -> None:
+        self.hours = hours
+        self.clock = clock
+
+    # ---- tickets as the citizen turn sees them ---------------------------------------
+    def open_ticket(self, conn: Connection, conversation_id: str, lock: bool = False) -> Any | None:
+        query = (
             select(handoff_tickets)
             .where(
                 handoff_tickets.c.conversation_id == conversation_id,
@@ -86,7 +199,8 @@ class HandoffQueue:
             )
             .order_by(handoff_tickets.c.created_at.desc())
             .limit(1)
-        ).first()
+        )
+        return conn.execute(query.with_for_update() if lock else query).first()
 
     def create(
         self,
@@ -120,13 +234,13 @@ class HandoffQueue:
         return conn.execute(select(handoff_tickets).where(handoff_tickets.c.id == ticket_id)).one()
 
     def position(self, conn: Connection, ticket: Any) -> int | None:
-        if ticket.status not in ("waiting", "after_hours"):
+        if ticket.status not in QUEUED:
             return None
         ahead = conn.execute(
             select(func.count())
             .select_from(handoff_tickets)
             .where(
-                handoff_tickets.c.status.in_(("waiting", "after_hours")),
+                handoff_tickets.c.status.in_(QUEUED),
                 or_(
                     handoff_tickets.c.priority < ticket.priority,
                     and_(
@@ -139,13 +253,26 @@ class HandoffQueue:
         return int(ahead) + 1
 
     def status(self, conn: Connection, ticket: Any | None) -> dict[str, Any] | None:
+        """What the citizen's widget shows. A queued ticket reads ``after_hours`` whenever
+        the contact centre is closed (someone calls back), ``waiting`` while it is open."""
         if ticket is None:
             return None
+        status = ticket.status
+        if status in QUEUED:
+            status = "waiting" if self.hours.is_open(self.clock()) else "after_hours"
+        staff_name = None
+        if ticket.claimed_by:
+            staff_name = conn.execute(
+                select(staff_users.c.display_name).where(staff_users.c.id == ticket.claimed_by)
+            ).scalar()
         return {
-            "status": ticket.status,
+            "status": status,
             "reason": ticket.reason,
             "position": self.position(conn, ticket),
             "ticket_id": ticket.id,
+            "staff_name": staff_name if ticket.status == "active" else None,
+            "callback_requested": bool(ticket.callback),
+            "outcome": ticket.outcome,
         }
 
     def latest_status(self, conn: Connection, conversation_id: str) -> dict[str, Any] | None:
@@ -157,3 +284,273 @@ class HandoffQueue:
             .limit(1)
         ).first()
         return self.status(conn, ticket)
+
+    # ---- the staff side -----------------------------------------------------------------
+    def get(self, conn: Connection, ticket_id: str, lock: bool = False) -> Any:
+        query = select(handoff_tickets).where(handoff_tickets.c.id == ticket_id)
+        row = conn.execute(query.with_for_update() if lock else query).first()
+        if row is None:
+            raise NotFoundError(f"Ärendet '{ticket_id[:64]}' finns inte.")
+        return row
+
+    def queue(self, conn: Connection) -> list[dict[str, Any]]:
+        """Open tickets, most urgent first, then longest waiting."""
+        rows = conn.execute(
+            select(handoff_tickets, staff_users.c.display_name.label("claimed_by_name"))
+            .outerjoin(staff_users, staff_users.c.id == handoff_tickets.c.claimed_by)
+            .where(handoff_tickets.c.status.in_(OPEN_STATUSES))
+            .order_by(handoff_tickets.c.priority, handoff_tickets.c.created_at)
+        ).all()
+        last = self._last_citizen_message(conn, [r.conversation_id for r in rows])
+        now = self.clock()
+        return [self._summary(r, now, last.get(r.conversation_id)) for r in rows]
+
+    def recent(self, conn: Connection, limit: int = 20) -> list[dict[str, Any]]:
+        rows = conn.execute(
+            select(handoff_tickets, staff_users.c.display_name.label("claimed_by_name"))
+            .outerjoin(staff_users, staff_users.c.id == handoff_tickets.c.claimed_by)
+            .where(handoff_tickets.c.status == "closed")
+            .order_by(handoff_tickets.c.closed_at.desc())
+            .limit(limit)
+        ).all()
+        now = self.clock()
+        return [self._summary(r, now, None) for r in rows]
+
+    def _summary(self, row: Any, now: datetime, last_message: datetime | None) -> dict[str, Any]:
+        created = _aware(row.created_at)
+        return {
+            "id": row.id,
+            "conversation_id": row.conversation_id,
+            "reason": row.reason,
+            "priority": row.priority,
+            "language": row.language,
+            "status": row.status,
+            "created_at": created.isoformat(),
+            "waiting_seconds": max(0, int((now - created).total_seconds())),
+            "claimed_by": row.claimed_by,
+            "claimed_by_name": row.claimed_by_name,
+            "callback": row.callback,
+            "outcome": row.outcome,
+            "closed_at": _aware(row.closed_at).isoformat() if row.closed_at else None,
+            "last_citizen_message_at": last_message.isoformat() if last_message else None,
+        }
+
+    @staticmethod
+    def _last_citizen_message(conn: Connection, conversation_ids: list[str]) -> dict[str, datetime]:
+        if not conversation_ids:
+            return {}
+        rows = conn.execute(
+            select(messages.c.conversation_id, func.max(messages.c.created_at))
+            .where(messages.c.conversation_id.in_(conversation_ids), messages.c.role == "citizen")
+            .group_by(messages.c.conversation_id)
+        ).all()
+        return {cid: _aware(at) for cid, at in rows if at is not None}
+
+    def detail(self, conn: Connection, ticket_id: str) -> dict[str, Any]:
+        """Everything the console shows for one ticket: reasoning, transcript, notes, history."""
+        row = conn.execute(
+            select(handoff_tickets, staff_users.c.display_name.label("claimed_by_name"))
+            .outerjoin(staff_users, staff_users.c.id == handoff_tickets.c.claimed_by)
+            .where(handoff_tickets.c.id == ticket_id)
+        ).first()
+        if row is None:
+            raise NotFoundError(f"Ärendet '{ticket_id[:64]}' finns inte.")
+        transcript = conn.execute(
+            select(messages).where(messages.c.conversation_id == row.conversation_id).order_by(messages.c.seq)
+        ).all()
+        notes = conn.execute(
+            select(ticket_notes).where(ticket_notes.c.ticket_id == ticket_id).order_by(ticket_notes.c.id)
+        ).all()
+        history = conn.execute(
+            select(audit_events)
+            .where(audit_events.c.target == ticket_id, audit_events.c.action != "ticket.view")
+            .order_by(audit_events.c.id)
+        ).all()
+        return {
+            "ticket": {**self._summary(row, self.clock(), None), "reasoning": row.reasoning},
+            "messages": [
+                {
+                    "id": m.id,
+                    "seq": m.seq,
+                    "role": m.role,
+                    "text": m.text,
+                    "text_sv": m.text_sv,
+                    "language": m.language,
+                    "machine_translated": bool(m.machine_translated),
+                    "author": m.author,
+                    "source": m.source,
+                    "created_at": _aware(m.created_at).isoformat(),
+                }
+                for m in transcript
+            ],
+            "notes": [
+                {"id": n.id, "author": n.author, "text": n.text, "created_at": _aware(n.created_at).isoformat()}
+                for n in notes
+            ],
+            "history": [
+                {"actor": h.actor, "action": h.action, "detail": h.detail,
+                 "created_at": _aware(h.created_at).isoformat()}
+                for h in history
+            ],
+        }
+
+    def record_view(self, conn: Connection, ticket_id: str, user: StaffUser, now: datetime) -> None:
+        """Audit that ``user`` read the transcript (at most once per 10 minutes per ticket)."""
+        recent = conn.execute(
+            select(audit_events.c.id).where(
+                audit_events.c.actor == user.username,
+                audit_events.c.action == "ticket.view",
+                audit_events.c.target == ticket_id,
+                audit_events.c.created_at > now - timedelta(minutes=10),
+            ).limit(1)
+        ).first()
+        if recent is None:
+            audit(conn, user.username, "ticket.view", ticket_id, None, now)
+
+    def claim(
+        self, conn: Connection, ticket_id: str, user: StaffUser, notice: list[dict[str, Any]], now: datetime
+    ) -> list[dict[str, Any]]:
+        """Take a queued ticket; the citizen is told who answers. Claiming twice is a no-op."""
+        ticket = self.get(conn, ticket_id, lock=True)
+        if ticket.status == "closed":
+            raise ConflictError("Ärendet är redan avslutat.")
+        if ticket.status == "active":
+            if ticket.claimed_by == user.id:
+                return []
+            raise ConflictError(f"Ärendet har redan tagits av {self._name(conn, ticket.claimed_by)}.")
+        conn.execute(
+            update(handoff_tickets)
+            .where(handoff_tickets.c.id == ticket_id)
+            .values(status="active", claimed_by=user.id, claimed_at=now)
+        )
+        audit(conn, user.username, "ticket.claim", ticket_id, {"waited_s": self._waited(ticket, now)}, now)
+        return self.add_messages(conn, ticket.conversation_id, [{"role": "system", **n} for n in notice], now)
+
+    def release(self, conn: Connection, ticket_id: str, user: StaffUser, now: datetime) -> Any:
+        """Put a claimed ticket back in the queue (keeps its place by creation time)."""
+        ticket = self._own(conn, ticket_id, user)
+        conn.execute(
+            update(handoff_tickets)
+            .where(handoff_tickets.c.id == ticket_id)
+            .values(status="waiting" if self.hours.is_open(now) else "after_hours",
+                    claimed_by=None, claimed_at=None)
+        )
+        audit(conn, user.username, "ticket.release", ticket_id, None, now)
+        return ticket
+
+    def add_note(self, conn: Connection, ticket_id: str, user: StaffUser, text: str, now: datetime) -> None:
+        self.get(conn, ticket_id)
+        conn.execute(
+            insert(ticket_notes).values(ticket_id=ticket_id, author=user.display_name, text=text, created_at=now)
+        )
+        audit(conn, user.username, "ticket.note", ticket_id, {"chars": len(text)}, now)
+
+    def reply(
+        self, conn: Connection, ticket_id: str, user: StaffUser, text_sv: str,
+        rendered: list[dict[str, Any]], now: datetime,
+    ) -> list[dict[str, Any]]:
+        """Store a staff reply (``rendered`` by :func:`staff_reply_texts`) for the citizen."""
+        ticket = self._own(conn, ticket_id, user)
+        rows = []
+        for item in rendered:
+            role = item.get("role", "staff")
+            rows.append({**item, "role": role, "author": user.display_name if role == "staff" else None})
+        stored = self.add_messages(conn, ticket.conversation_id, rows, now)
+        audit(conn, user.username, "ticket.reply", ticket_id,
+              {"message_id": stored[0]["id"], "language": rendered[0]["language"],
+               "machine_translated": rendered[0]["machine_translated"]}, now)
+        return stored
+
+    def close(
+        self, conn: Connection, ticket_id: str, user: StaffUser, outcome: str,
+        notice: list[dict[str, Any]], now: datetime,
+    ) -> list[dict[str, Any]]:
+        """Close with an outcome; ``returned_to_bot`` hands the conversation back to Rasa."""
+        if outcome not in OUTCOMES:
+            raise ConflictError(f"Utfallet '{outcome}' finns inte. Välj ett av: {', '.join(OUTCOMES)}.")
+        ticket = self.get(conn, ticket_id, lock=True)
+        if ticket.status == "closed":
+            raise ConflictError("Ärendet är redan avslutat.")
+        if ticket.status == "active" and ticket.claimed_by != user.id and user.role != "admin":
+            raise ConflictError(f"Ärendet hanteras av {self._name(conn, ticket.claimed_by)}.")
+        conn.execute(
+            update(handoff_tickets)
+            .where(handoff_tickets.c.id == ticket_id)
+            .values(status="closed", outcome=outcome, closed_at=now,
+                    claimed_by=ticket.claimed_by or user.id, claimed_at=ticket.claimed_at or now)
+        )
+        stored = self.add_messages(conn, ticket.conversation_id, [{"role": "system", **n} for n in notice], now)
+        audit(conn, user.username, "ticket.close", ticket_id, {"outcome": outcome}, now)
+        return stored
+
+    def request_callback(
+        self, conn: Connection, conversation_id: str, details: dict[str, str],
+        notice: list[dict[str, Any]], now: datetime,
+    ) -> list[dict[str, Any]]:
+        ticket = self.open_ticket(conn, conversation_id, lock=True)
+        if ticket is None:
+            raise ConflictError(
+                "There is no open handoff in this conversation, so there is nobody to call you back. "
+                "Write \"I want to talk to a human\" first."
+            )
+        conn.execute(
+            update(handoff_tickets)
+            .where(handoff_tickets.c.id == ticket.id)
+            .values(callback={**details, "requested_at": now.isoformat()})
+        )
+        audit(conn, "citizen", "ticket.callback_requested", ticket.id, None, now)
+        return self.add_messages(conn, conversation_id, [{"role": "system", **n} for n in notice], now)
+
+    # ---- helpers ------------------------------------------------------------------------
+    def _own(self, conn: Connection, ticket_id: str, user: StaffUser) -> Any:
+        ticket = self.get(conn, ticket_id, lock=True)
+        if ticket.status == "closed":
+            raise ConflictError("Ärendet är avslutat. Invånaren pratar med assistenten igen.")
+        if ticket.status != "active":
+            raise ConflictError("Ta ärendet först (knappen \"Ta ärendet\").")
+        if ticket.claimed_by != user.id:
+            raise ConflictError(f"Ärendet hanteras av {self._name(conn, ticket.claimed_by)}.")
+        return ticket
+
+    @staticmethod
+    def _name(conn: Connection, user_id: str | None) -> str:
+        name = conn.execute(select(staff_users.c.display_name).where(staff_users.c.id == user_id)).scalar()
+        return str(name or "en kollega")
+
+    @staticmethod
+    def _waited(ticket: Any, now: datetime) -> int:
+        return max(0, int((now - _aware(ticket.created_at)).total_seconds()))
+
+    @staticmethod
+    def add_messages(
+        conn: Connection, conversation_id: str, items: list[dict[str, Any]], now: datetime
+    ) -> list[dict[str, Any]]:
+        """Append messages after the conversation's last one; returns them with id and seq."""
+        turn = conn.execute(
+            select(conversations.c.turns).where(conversations.c.id == conversation_id)
+        ).scalar()
+        seq = int(
+            conn.execute(
+                select(func.max(messages.c.seq)).where(messages.c.conversation_id == conversation_id)
+            ).scalar()
+            or 0
+        )
+        stored = []
+        for item in items:
+            seq += 1
+            row = {
+                "id": new_id(),
+                "conversation_id": conversation_id,
+                "seq": seq,
+                "turn": int(turn or 0),
+                "role": item.get("role", "system"),
+                "text": item["text"],
+                "text_sv": item.get("text_sv"),
+                "language": item["language"],
+                "machine_translated": bool(item.get("machine_translated")),
+                "author": item.get("author"),
+                "created_at": now,
+            }
+            conn.execute(insert(messages).values(**row))
+            stored.append(row)
+        return stored

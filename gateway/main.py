@@ -30,7 +30,9 @@ logger = logging.getLogger(__name__)
 
 # Optional route modules added by later capabilities; each exposes ``router`` and may
 # expose ``setup(app, services)`` called in the lifespan.
-OPTIONAL_ROUTES = ("gateway.routes.transparency", "gateway.routes.staff", "gateway.routes.about")
+OPTIONAL_ROUTES = (
+    "gateway.routes.transparency", "gateway.routes.staff", "gateway.routes.about", "gateway.routes.events",
+)
 
 
 def code_version() -> str:
@@ -176,4 +178,5 @@ def run() -> None:
         port=settings.port,
         log_level="warning",
         access_log=False,
+        timeout_graceful_shutdown=3,  # open event streams (SSE) must not hold up a restart
     )

@@ -2,7 +2,17 @@
 
 The NLU model recognises sensitive intents, but a missed intent must still reach a
 person. The lexicon is checked on the citizen's original (masked) text and on its Swedish
-translation. Matching is on normalised words, so "Självmord" and "självmord!" both hit.
+translation, so Swedish and English patterns cover every language the translator handles.
+
+Patterns are regular expressions over *normalised* text: lower case, punctuation removed,
+single spaces, colloquial spellings folded ("mej" -> "mig", "dont" -> "don't"). They
+prefer a person doing something to someone ("min sambo slår mig", "he hits me") over single
+words, so idioms stay quiet: "det slår mig att ..." (it strikes me that) and "beats me"
+(I don't know) are not violence. A false alarm costs a staff member a minute; a miss can
+cost a life, so the patterns lean towards catching.
+
+Every reason here is acute: the citizen first gets the safety information (112,
+Självmordslinjen, Kvinnofridslinjen, 1177), then the handoff.
 """
 from __future__ import annotations
 
@@ -10,44 +20,147 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-# reason -> phrases (lower case, already normalised). Swedish and English.
-LEXICON: dict[str, tuple[str, ...]] = {
+# ---- building blocks -------------------------------------------------------------------
+_SV_CLOSE = (
+    r"(?:sambo|sambon|man|mannen|make|maken|fru|frun|hustru|partner|partnern|pojkvän|pojkvännen"
+    r"|flickvän|flickvännen|kille|killen|tjej|tjejen|ex|expojkvän|exman|exfru|exsambo|förälder"
+    r"|föräldrar|pappa|mamma|far|mor|styvpappa|styvmamma|bror|brorsan|syster|son|dotter"
+    r"|svärfar|svärmor|familj|familjen|släkt|släkten)"
+)
+_SV_HURT = (
+    r"(?:slår|slog|slagit|sparkar|sparkade|sparkat|misshandlar|misshandlade|misshandlat|stryper"
+    r"|ströp|strypt|våldtar|våldtog|våldtagit|knuffar|knuffade|bränner|brände|skadar|skadade"
+    r"|skadat|låser in|låste in|förföljer|hotar|hotade|hotat)"
+)
+_SV_CHILD = (
+    r"(?:barn|barnet|barnen|mitt barn|mina barn|hennes barn|hans barn|min son|min dotter"
+    r"|lillebror|lillasyster|min bror|min syster|mitt barnbarn|brorson|brorsdotter|systerson"
+    r"|systerdotter|bebisen|bebis|flickan|pojken|ungarna)"
+)
+_EN_CLOSE = (
+    r"(?:he|she|husband|wife|partner|boyfriend|girlfriend|bf|gf|ex|fiance|fiancee|dad|father"
+    r"|mum|mom|mother|parents|stepdad|stepfather|stepmum|stepmom|stepmother|brother|sister"
+    r"|son|daughter|family|uncle|aunt)"
+)
+_EN_HURT = (
+    r"(?:hits|hit|beats|beat|kicks|kicked|punches|punched|chokes|choked|strangles|strangled"
+    r"|rapes|raped|abuses|abused|hurts|hurt|burns|burned|slaps|slapped|locks|locked|touches"
+    r"|touched|stalks|stalked)"
+)
+_EN_CHILD = (
+    r"(?:child|children|kid|kids|baby|son|daughter|little brother|little sister|brother|sister"
+    r"|niece|nephew|grandchild|toddler)"
+)
+# "det slår mig att", "tanken slog mig": the verb "slå" as an idiom, not a blow.
+_SV_IDIOM = r"(?<!\bdet )(?<!\btanken )(?<!\bidén )(?<!\bplötsligt )(?<!\bsom )"
+
+PATTERNS: dict[str, tuple[tuple[str, str], ...]] = {
     "sensitive/suicide": (
-        "självmord", "ta livet av mig", "ta mitt liv", "vill inte leva", "orkar inte leva",
-        "vill dö", "skada mig själv", "skadar mig själv", "hoppa från bron", "suicide",
-        "kill myself", "end my life", "want to die", "don't want to live", "dont want to live",
-        "hurt myself", "self harm", "self-harm",
-    ),
-    "sensitive/violence_close_relationship": (
-        "slår mig", "slog mig", "misshandlar mig", "misshandlade mig", "våldtog", "våldtäkt",
-        "sambo slår", "man slår", "pojkvän slår", "hotar att döda mig", "hits me", "beats me",
-        "beat me", "raped", "abuses me", "abusive partner", "domestic violence",
+        ("suicide_word_sv", r"\bsjälvmord\w*|\bsuicid\w*"),
+        ("take_life_sv", r"\bta (?:livet av (?:mig|sig|dig)|mitt liv|sitt liv|mitt eget liv)"),
+        ("not_live_sv", r"\b(?:vill|orkar) inte (?:leva|finnas)\b"),
+        ("want_die_sv", r"\b(?:vill|ska|tänker) (?:bara )?dö\b|\bvill sluta finnas\b"),
+        ("self_harm_sv", r"\b(?:skada|skadar|skadat|skär|skära|skurit) mig själv\b|\bsjälvskad\w*"
+                         r"|\bskurit mig igen\b"),
+        ("end_it_sv", r"\bgöra slut på (?:mig|mitt liv|livet|allt)\b|\bhoppa (?:från|framför)"
+                      r" (?:bron|tåget|tunnelbanan)\b"),
+        ("overdose_sv", r"\böverdos\w*|\btagit (?:en massa|alla|för många) (?:tabletter|piller)\b"),
+        ("despair_sv", r"\bvill (?:bara )?försvinna\b|\bavskedsbrev\w*|\bingen mening med (?:att leva"
+                       r"|livet)\b|\blivet är meningslöst\b|\bborde inte finnas\b|\bom jag inte fanns\b"
+                       r"|\blivet av (?:mig|sig|dig)\b|\bvill inte vakna\b|\bsova för alltid\b|\bborta för gott\b|\btar livet av\b"
+                       r"|\bvill inte vara med längre\b|\bingen skulle sakna mig\b|\bsparat tabletter\b"
+                       r"|\bbron\b(?: \w+){0,4} hoppa\b|\bhoppa\b(?: \w+){0,3} bron\b"),
+        ("suicide_word_en", r"\bsuicid\w*"),
+        ("kill_self_en", r"\bkill(?:ing)? myself\b|\bend(?:ing)? (?:my life|it all)\b"
+                         r"|\btak(?:e|ing) my (?:own )?life\b"),
+        ("not_live_en", r"\b(?:want|wanna|going) to die\b|\bdon't want to (?:live|be alive|exist)\b"
+                        r"|\bno (?:reason|point) (?:to|in) liv(?:e|ing)\b|\bbetter off dead\b"),
+        ("self_harm_en", r"\b(?:hurt|hurting|cut|cutting|harm|harming) myself\b|\bself ?harm\w*"),
+        ("overdose_en", r"\boverdos\w*"),
+        ("despair_en", r"\bdisappear forever\b|\bgoodbye (?:letter|note)\b|\bsuicide note\b"
+                       r"|\bbetter off without me\b|\bwants? to die\b|\b(?:going to|want to|will) end it\b"
+                       r"|\bwant to jump\b|\bcan't go on\b|\bwant it all to stop\b|\bsaved up pills\b"),
     ),
     "sensitive/child_at_risk": (
-        "slår mitt barn", "slår barnen", "slår min son", "slår min dotter", "slår min lillebror",
-        "slår min lillasyster", "barnet far illa", "barn far illa", "barnen far illa",
-        "förgriper sig", "sexuella övergrepp", "hits my child", "hits the kids", "child abuse",
-        "abusing my child", "child is in danger",
+        ("child_hurt_sv", _SV_IDIOM + _SV_HURT + r" (?:\w+ )?" + _SV_CHILD + r"\b"),
+        ("child_harm_sv", r"\b(?:barn|barnet|barnen)\w* (?:\w+ ){0,3}far illa\b|\borosanmälan\b"
+                          r"|\bsexuella övergrepp\b|\bförgr[ie]p\w* sig\b"),
+        ("child_neglect_sv", r"\btar på mig på ett sätt\b|\blämnas ensamma\b|\bensamma hemma\b"
+                             r"|\bfår ingen mat\b|\btar inte hand om (?:oss|barnen|mig)\b"
+                             r"|\bsexuella meddelanden\b|\bgör saker mot (?:henne|honom|mig)\b"
+                             r"|\bblir inlåst\b|\bingen vuxen\b|\b(?:vågar inte|inte vågar) gå hem\b"
+                             r"|\bslå (?:sitt|sina) barn\b"
+                             r"|\b(?:hennes|hans) " + _SV_CLOSE + r" " + _SV_HURT + r" (?:henne|honom)\b"),
+        ("child_hurt_en", r"\b" + _EN_HURT + r" (?:my|the|his|her|their) " + _EN_CHILD + r"\b"),
+        ("child_harm_en", r"\bchild abuse\b|\b(?:child|children|kids?) (?:is |are )?being"
+                          r" (?:abused|neglected|hurt)\b|\bsexual(?:ly)? abus\w*"),
+        ("child_neglect_en", r"\bworried about a child\b|\bleft alone\b|\bdon't look after\b"
+                             r"|\bsexual messages\b|\b(?:gets|getting|got) beaten at home\b"
+                             r"|\b(?:her|his) " + _EN_CLOSE + r" " + _EN_HURT + r" (?:her|him)\b"
+                             r"|\bcrying for hours\b"),
+    ),
+    "sensitive/violence_close_relationship": (
+        ("close_hurt_sv", r"\b" + _SV_CLOSE + r" (?:\w+ ){0,3}?" + _SV_IDIOM + _SV_HURT + r" mig\b"),
+        ("close_hurt_other_sv", _SV_IDIOM + r"\b" + _SV_HURT + r" (?:min|mitt|mina) " + _SV_CLOSE
+                                + r"\b"),
+        ("pronoun_hurt_sv", r"\b(?:han|hon|de) (?:\w+ ){0,2}?" + _SV_IDIOM + _SV_HURT + r" mig\b"),
+        ("beaten_sv", r"\b(?:blir|blev|har blivit|är) (?:\w+ )?(?:slagen|misshandlad|våldtagen"
+                      r"|sparkad|strypt)\b"),
+        ("violence_words_sv", r"\bvåld i (?:min|vår|en) (?:nära )?relation\w*|\bvåld hemma\b"
+                              r"|\bvåld i hemmet\b|\bhedersvåld\b|\bhedersrelaterat\b|\bvåldtäkt\w*"
+                              r"|\bstryptag\b|\bskyddat boende\b|\bkvinnojour\w*"
+                              r"|\btvinga\w* mig (?:att gifta mig|till sex)\b"),
+        ("fear_close_sv", r"\brädd för min " + _SV_CLOSE + r"\b|\bvågar inte (?:gå hem|lämna"
+                          r" (?:honom|henne))\b|\bfly från min\b|\bblåmärken efter\b"
+                          r"|\blåter mig inte träffa\b|\bhotat att (?:\w+ ){0,3}skada mig\b"),
+        ("close_hurt_en", r"\b" + _EN_CLOSE + r" (?:\w+ ){0,2}?" + _EN_HURT
+                          + r" me\b(?! up\b| at\b| in\b| to\b| on\b)"),
+        ("abuse_words_en", r"\bdomestic (?:violence|abuse)\b|\bbeing abused\b|\babusive"
+                           r" (?:partner|husband|wife|boyfriend|girlfriend|relationship)\b"
+                           r"|\braped\b|\brape\b|\bforced (?:marriage|to marry)\b"
+                           r"|\bwomen's shelter\b|\bhonou?r (?:violence|crime|based)\b"),
+        ("fear_close_en", r"\bafraid (?:to go home|of my " + _EN_CLOSE + r")\b|\bforcing me to"
+                          r" (?:get )?marr\w*|\bcontrols my money\b"),
     ),
     "sensitive/threat_or_crime": (
-        "hotar mig", "hotade mig", "ska döda mig", "döda mig", "har en kniv", "har ett vapen",
-        "bombhot", "threatens me", "threatened me", "going to kill me", "has a gun", "has a knife",
+        ("kill_threat_sv", r"\b(?:ska|kommer att|kommer|vill|försökte|hotar att|hotade att)"
+                           r" (?:döda|slå ihjäl|skjuta|knivhugga|spränga) (?:mig|oss|mina barn"
+                           r"|min familj|vårt hus)\b|\bdödar mig\b|\bdödshot\w*"),
+        ("threat_sv", r"\b(?:hotar|hotade|hotat) (?:\w+ )?(?:mig|oss|min son|min dotter|mina barn)\b"
+                      r"|\b(?:blir|blev|har blivit) (?:\w+ )?hotad\b|\bhotad till livet\b"),
+        ("weapon_sv", r"\bhar (?:en|ett) (?:kniv|pistol|vapen|gevär|yxa)\b|\bbombhot\b"
+                      r"|\bknivhuggen\b|\bdet skjuts\b"),
+        ("crime_sv", r"\bförföljd\b|\bförföljer mig\b|\bföljer efter mig\b|\bföljde efter mig\b"
+                     r"|\brånad\b|\butpressa\w*|\bnakenbilder\b|\bhotbrev\w*|\bbröt sig in\b"
+                     r"|\bbryter sig in\b|\bförsöker ta sig in\b|\bska (?:\w+ ){0,3}skada mig\b"
+                     r"|\bslå ihjäl mig\b|\bvapen på skolan\b|\bhotat att\b|\böverfallen\b"
+                     r"|\btrakasserar mig\b|\bbränna ner (?:mitt|vårt) hus\b"),
+        ("kill_threat_en", r"\b(?:going to|gonna|will|wants to|tried to|threaten(?:s|ed)? to)"
+                           r" (?:kill|hurt|stab|shoot) (?:me|us|my)\b|\bdeath threats?\b"),
+        ("threat_en", r"\bthreaten(?:s|ed|ing)? me\b|\b(?:has|had|with) a (?:gun|knife|weapon)\b"
+                      r"|\bbomb threat\b|\b(?:was|been|got) stabbed\b"),
+        ("crime_en", r"\bfollowing me\b|\bbreak(?:ing)? into my\b|\bbroke into my\b|\brobbed\b"
+                     r"|\bbeaten up\b|\bblackmail\w*|\bthreatening my\b"),
     ),
 }
-ACUTE = frozenset(LEXICON)
+ACUTE = frozenset(PATTERNS)
 
-_WORD = re.compile(r"[^\w\s']+", re.UNICODE)
+_FOLD = {"mej": "mig", "dej": "dig", "sej": "sig", "dont": "don't", "im": "i'm",
+         "wanna": "want to", "gonna": "going to"}
+_NOT_WORD = re.compile(r"[^\w\s']+", re.UNICODE)
 
 
 def normalise(text: str) -> str:
-    text = unicodedata.normalize("NFC", text).lower().replace("’", "'")
-    return " " + " ".join(_WORD.sub(" ", text).split()) + " "
+    """Lower case, punctuation to spaces, colloquial spellings folded, padded with spaces."""
+    text = unicodedata.normalize("NFC", text).lower().replace("’", "'").replace("`", "'")
+    words = [_FOLD.get(w, w) for w in _NOT_WORD.sub(" ", text).split()]
+    return " " + " ".join(words) + " "
 
 
 @dataclass(frozen=True)
 class SafetyHit:
     reason: str
-    phrase: str
+    phrase: str  # the pattern's name (never the citizen's words), for logs and the basis record
 
     @property
     def acute(self) -> bool:
@@ -55,48 +168,48 @@ class SafetyHit:
 
 
 class SafetyLexicon:
-    def __init__(self, lexicon: dict[str, tuple[str, ...]] | None = None) -> None:
+    def __init__(self, patterns: dict[str, tuple[tuple[str, str], ...]] | None = None) -> None:
         self._entries = [
-            (reason, phrase, normalise(phrase).strip())
-            for reason, phrases in (lexicon or LEXICON).items()
-            for phrase in phrases
+            (reason, name, re.compile(pattern))
+            for reason, entries in (patterns or PATTERNS).items()
+            for name, pattern in entries
         ]
 
     def match(self, *texts: str | None) -> SafetyHit | None:
+        """The first hit in any of ``texts`` (checked in order: original, then Swedish)."""
         for text in texts:
             if not text:
                 continue
             haystack = normalise(text)
-            for reason, phrase, needle in self._entries:
-                if f" {needle} " in haystack or (len(needle) > 6 and needle in haystack):
-                    return SafetyHit(reason, phrase)
+            for reason, name, pattern in self._entries:
+                if pattern.search(haystack):
+                    return SafetyHit(reason, name)
         return None
 
 
-SAFETY_INFO: dict[str, dict[str, str]] = {
-    "default": {
-        "sv": (
-            "Om du eller någon annan är i fara just nu: ring 112. "
-            "Behöver du prata med någon om självmordstankar: ring Självmordslinjen, 90101. "
-            "Utsatt för våld i en nära relation: ring Kvinnofridslinjen, 020-50 50 50 (gratis, dygnet runt). "
-            "Råd om vård: ring 1177."
-        ),
-        "en": (
-            "If you or someone else is in danger right now: call 112. "
-            "If you need to talk to someone about suicidal thoughts: call Självmordslinjen, 90101. "
-            "If you are exposed to violence in a close relationship: call Kvinnofridslinjen, "
-            "020-50 50 50 (free, day and night). Health advice: call 1177."
-        ),
-    }
+SAFETY_INFO: dict[str, str] = {
+    "sv": (
+        "Om du eller någon annan är i fara just nu: ring 112. "
+        "Har du tankar på att ta ditt liv? Ring Självmordslinjen, 90101 (dygnet runt). "
+        "Utsatt för våld eller hot av någon nära? Ring Kvinnofridslinjen, 020-50 50 50 "
+        "(gratis, dygnet runt). Socialjouren i Karlstad (kvällar och helger): 054-540 50 54. "
+        "Råd om vård: ring 1177."
+    ),
+    "en": (
+        "If you or someone else is in danger right now: call 112. "
+        "Thinking about taking your life? Call Självmordslinjen, 90101 (day and night). "
+        "Exposed to violence or threats from someone close? Call Kvinnofridslinjen, "
+        "020-50 50 50 (free, day and night). Social emergency service in Karlstad (evenings "
+        "and weekends): 054-540 50 54. Health advice: call 1177."
+    ),
 }
 SAFETY_SOURCE = {
-    "title": "Stöd och hjälp vid kris",
-    "url": "https://www.1177.se/",
-    "owner": "Kommunledningskontoret",
+    "title": "Akut hjälp - socialjouren",
+    "url": "https://karlstad.se/omsorg-och-hjalp/akut-hjalp/",
+    "owner": "Arbetsmarknads- och socialförvaltningen",
     "reviewed": "2026-11-29",
 }
 
 
 def safety_info(language: str) -> str:
-    texts = SAFETY_INFO["default"]
-    return texts.get(language) or texts["sv"]
+    return SAFETY_INFO.get(language) or SAFETY_INFO["sv"]

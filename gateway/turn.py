@@ -203,12 +203,20 @@ class TurnService:
         with self.store.connect() as conn:
             open_ticket = self.handoff.open_ticket(conn, conversation_id)
         if open_ticket is not None:
+            status = None
             with self.store.begin() as conn:
-                self._insert_messages(conn, conversation_id, turn, [citizen], now)
-                self._touch(conn, conversation_id, turn, lang, now)
-                status = self.handoff.status(conn, self.handoff.open_ticket(conn, conversation_id))
-            self.publish("staff", {"type": "citizen_message", "conversation_id": conversation_id})
-            return TurnResult(conversation_id, language, [], status, citizen.id)
+                # Re-read with the ticket row locked: staff returning the conversation to the
+                # bot at this moment either wait for this message or send it to Rasa below.
+                open_ticket = self.handoff.open_ticket(conn, conversation_id, lock=True)
+                if open_ticket is not None:
+                    self._insert_messages(conn, conversation_id, turn, [citizen], now)
+                    self._touch(conn, conversation_id, turn, lang, now)
+                    status = self.handoff.status(conn, open_ticket)
+            if status is not None:
+                self.publish("staff", {"type": "citizen_message", "conversation_id": conversation_id,
+                                       "ticket_id": status["ticket_id"]})
+                return TurnResult(conversation_id, _merge(language, self.translator, lang), [], status,
+                                  citizen.id)
 
         hit = self.safety.match(masked.text, text_sv)  # 9. (lexicon, original + Swedish)
 
@@ -285,7 +293,8 @@ class TurnService:
             self._insert_messages(conn, conversation_id, turn, [citizen, *outgoing], now)
             self._touch(conn, conversation_id, turn, lang, now)
         if status is not None:
-            self.publish("staff", {"type": "ticket", "conversation_id": conversation_id})
+            self.publish("staff", {"type": "ticket", "conversation_id": conversation_id,
+                                   "ticket_id": status["ticket_id"]})
         logger.info(
             "turn: conversation=%s turn=%d lang=%s method=%s answers=%d handoff=%s ms=%.1f",
             conversation_id, turn, lang, language["method"], len(outgoing),

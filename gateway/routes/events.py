@@ -1,0 +1,178 @@
+"""The citizen's side of a handoff: a live event stream and a call-back request.
+
+``GET /api/conversations/{id}/events`` (``Authorization: Bearer <token>``) is a
+Server-Sent Events stream:
+
+- ``handoff``: the handoff status object (or ``null``), sent first and whenever it changes;
+- ``message``: a staff reply or a system message, shaped like ``MessageOut``; the SSE ``id``
+  is the message's position in the conversation.
+
+A widget opens the stream, then loads the transcript (de-duplicating by message id). When
+the connection drops it reconnects with ``Last-Event-ID`` (or ``?after=<id>``) and gets what
+it missed, in order, once.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, FastAPI, Header, Query
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import func, select
+
+from gateway import pubsub
+from gateway.deps import ConversationDep, ServicesDep
+from gateway.handoff import citizen_texts
+from gateway.services import Services
+from gateway.store import messages
+
+logger = logging.getLogger(__name__)
+router = APIRouter(prefix="/api")
+
+HEARTBEAT_S = 15.0
+STREAM_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+
+
+class CallbackRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    phone: str = Field(min_length=6, max_length=24, pattern=r"^\+?[0-9][0-9 ()-]{4,22}[0-9]$")
+    name: str | None = Field(None, max_length=100)
+    preferred_time: str | None = Field(None, max_length=100)
+
+
+def sse(event: str, data: Any, event_id: int | None = None) -> str:
+    head = f"id: {event_id}\n" if event_id is not None else ""
+    return f"{head}event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+def _dir(services: Services, code: str) -> str:
+    for info in services.translator.languages():
+        if info.code == code:
+            return str(info.dir)
+    return "ltr"
+
+
+def message_out(services: Services, m: Any) -> dict[str, Any]:
+    """A stored message (row or dict) in the shape of ``schemas.MessageOut``."""
+    get = m.get if isinstance(m, dict) else (lambda k, d=None: getattr(m, k, d))
+    created = get("created_at")
+    return {
+        "id": get("id"),
+        "role": get("role"),
+        "text": get("text"),
+        "language": get("language"),
+        "dir": _dir(services, get("language")),
+        "source": get("source"),
+        "machine_translated": bool(get("machine_translated")),
+        "basis_id": get("basis_id"),
+        "buttons": get("buttons") or [],
+        "author": get("author"),
+        "created_at": created.isoformat() if created is not None else None,
+    }
+
+
+def _max_seq(services: Services, conversation_id: str) -> int:
+    with services.store.connect() as conn:
+        value = conn.execute(
+            select(func.max(messages.c.seq)).where(messages.c.conversation_id == conversation_id)
+        ).scalar()
+    return int(value or 0)
+
+
+def _since(services: Services, conversation_id: str, after: int) -> tuple[list[Any], int, dict[str, Any] | None]:
+    """Staff/system messages after ``after``, the newest seq seen, and the handoff status."""
+    with services.store.connect() as conn:
+        rows = conn.execute(
+            select(messages)
+            .where(messages.c.conversation_id == conversation_id, messages.c.seq > after)
+            .order_by(messages.c.seq)
+        ).all()
+        status = services.handoff.latest_status(conn, conversation_id)
+    newest = max([after, *[r.seq for r in rows]])
+    return [r for r in rows if r.role in ("staff", "system")], newest, status
+
+
+def _status(services: Services, conversation_id: str) -> dict[str, Any] | None:
+    with services.store.connect() as conn:
+        return services.handoff.latest_status(conn, conversation_id)
+
+
+async def citizen_stream(
+    services: Services, broker: pubsub.LocalBroker, conversation_id: str, after: int | None
+) -> AsyncIterator[str]:
+    async with broker.subscribe(f"conversation:{conversation_id}", "queue") as subscription:
+        # Subscribed first, then read: nothing committed after this point can be missed.
+        last = after if after is not None else await services.store.run(_max_seq, services, conversation_id)
+        status = await services.store.run(_status, services, conversation_id)
+        yield "retry: 2000\n\n" + sse("handoff", status)
+        while True:
+            poke = await subscription.get(HEARTBEAT_S)
+            if poke is None:
+                yield ": keep-alive\n\n"
+            elif poke[0] == "queue" and (status or {}).get("status") not in ("waiting", "after_hours"):
+                continue  # the queue moved, but this conversation is not in it
+            rows, last_seen, new_status = await services.store.run(_since, services, conversation_id, last)
+            for row in rows:
+                yield sse("message", message_out(services, row), row.seq)
+            last = last_seen
+            if new_status != status:
+                status = new_status
+                yield sse("handoff", status)
+
+
+@router.get("/conversations/{conversation_id}/events")
+async def events(
+    conversation: ConversationDep,
+    services: ServicesDep,
+    after: Annotated[int | None, Query(ge=0, description="resume after this event id")] = None,
+    last_event_id: Annotated[str | None, Header()] = None,
+) -> StreamingResponse:
+    if after is None and last_event_id and last_event_id.isdigit():
+        after = int(last_event_id)
+    broker = await pubsub.broker_for(services)
+    logger.info("events: citizen stream opened conversation=%s after=%s", conversation.id, after)
+    return StreamingResponse(
+        citizen_stream(services, broker, conversation.id, after),
+        media_type="text/event-stream",
+        headers=STREAM_HEADERS,
+    )
+
+
+def _save_callback(
+    services: Services, conversation_id: str, details: dict[str, str], notice: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    now = services.handoff.clock()
+    with services.store.begin() as conn:
+        stored = services.handoff.request_callback(conn, conversation_id, details, notice, now)
+        status = services.handoff.latest_status(conn, conversation_id)
+    return stored, status
+
+
+@router.post("/conversations/{conversation_id}/callback")
+async def request_callback(
+    body: CallbackRequest, conversation: ConversationDep, services: ServicesDep
+) -> dict[str, Any]:
+    """Leave a phone number so the contact centre calls back (e.g. outside opening hours)."""
+    details = {"phone": body.phone.strip()}
+    if body.name and body.name.strip():
+        details["name"] = body.name.strip()
+    if body.preferred_time and body.preferred_time.strip():
+        details["preferred_time"] = body.preferred_time.strip()
+    notice = citizen_texts(services.translator, "callback_saved", conversation.language)
+    async with services.locks.get(conversation.id):
+        stored, status = await services.store.run(_save_callback, services, conversation.id, details, notice)
+    broker = await pubsub.broker_for(services)
+    pubsub.notify(broker, "callback", conversation.id, (status or {}).get("ticket_id"))
+    return {"handoff": status, "messages": [message_out(services, m) for m in stored]}
+
+
+async def setup(app: FastAPI, services: Services) -> None:
+    broker = await pubsub.broker_for(services)
+    services.turns.publish = pubsub.turn_publisher(broker)
+
+
+async def teardown(app: FastAPI, services: Services) -> None:
+    await pubsub.close_broker(services)

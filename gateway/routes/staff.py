@@ -1,0 +1,323 @@
+"""The staff console: the page at ``/staff`` and its API under ``/staff/api/``.
+
+Login gives an HttpOnly, SameSite=Strict session cookie and a CSRF token; every other
+endpoint needs the ``staff`` role (admin passes too), and every state change needs the
+token in ``X-CSRF-Token``. Each action is audited and pokes the consoles and the citizen's
+stream (``gateway.pubsub``). Actions on one ticket run under the conversation's lock, so
+they interleave with the citizen's own messages one at a time, in order.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import anyio.to_thread
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi.responses import FileResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy.exc import IntegrityError
+
+from gateway import pubsub, staff_auth
+from gateway.deps import ServicesDep
+from gateway.errors import ConflictError, GatewayError, NotFoundError, RateLimitedError
+from gateway.handoff import OUTCOMES, citizen_texts, staff_reply_texts
+from gateway.routes.events import HEARTBEAT_S, STREAM_HEADERS, message_out, sse
+from gateway.services import Services, SlidingWindowLimiter
+from gateway.staff_auth import SESSION_COOKIE, StaffUser, require_staff
+
+logger = logging.getLogger(__name__)
+
+STATIC = Path(__file__).resolve().parent.parent / "staff"
+ASSETS = {"console.js": "text/javascript", "console.css": "text/css"}
+PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+}
+
+
+def _no_store(response: Response) -> None:
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+
+
+router = APIRouter(prefix="/staff")
+api = APIRouter(dependencies=[Depends(_no_store)])  # mounted at /staff/api below
+StaffDep = Annotated[StaffUser, Depends(require_staff("staff"))]
+
+
+# ---- bodies ---------------------------------------------------------------------------
+def _text(value: str) -> str:
+    if not value.strip():
+        raise ValueError("texten får inte vara tom")
+    if "\x00" in value:
+        raise ValueError("texten får inte innehålla NUL-tecken")
+    return value.strip()
+
+
+class LoginBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class TextBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(min_length=1, max_length=2000)
+
+    @field_validator("text")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        return _text(value)
+
+
+class CloseBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    outcome: str = Field(min_length=1, max_length=64)
+
+
+# ---- page -----------------------------------------------------------------------------
+@router.get("", include_in_schema=False)
+async def console_page() -> FileResponse:
+    return FileResponse(STATIC / "index.html", media_type="text/html", headers=PAGE_HEADERS)
+
+
+@router.get("/{asset}", include_in_schema=False)
+async def console_asset(asset: str) -> FileResponse:
+    if asset not in ASSETS:
+        raise NotFoundError(f"Det finns ingen fil '{asset[:64]}' i personalgränssnittet.")
+    return FileResponse(STATIC / asset, media_type=ASSETS[asset], headers=PAGE_HEADERS)
+
+
+# ---- session --------------------------------------------------------------------------
+def _session_body(session: staff_auth.Session) -> dict[str, Any]:
+    return {
+        "user": session.user.as_dict(),
+        "csrf_token": session.csrf_token,
+        "expires_at": session.expires_at.isoformat(),
+        "outcomes": OUTCOMES,
+    }
+
+
+@api.post("/login")
+async def login(body: LoginBody, request: Request, response: Response, services: ServicesDep) -> dict[str, Any]:
+    limiter: SlidingWindowLimiter = services.extras.setdefault("login_limiter", SlidingWindowLimiter(10))
+    client = request.client.host if request.client else "unknown"
+    if not limiter.allow(f"{client}|{body.username.lower()}"):
+        raise RateLimitedError("För många inloggningsförsök. Vänta en minut och försök igen.")
+    session = await services.store.run(staff_auth.login, services.store, body.username, body.password)
+    secure = services.settings.environment == "production" or services.settings.public_url.startswith("https")
+    response.set_cookie(
+        SESSION_COOKIE, session.id, max_age=int(staff_auth.SESSION_TTL.total_seconds()),
+        httponly=True, samesite="strict", secure=secure, path="/",
+    )
+    return _session_body(session)
+
+
+@api.get("/me")
+async def me(request: Request, _: StaffDep) -> dict[str, Any]:
+    return _session_body(request.state.staff_session)
+
+
+@api.post("/logout")
+async def logout(request: Request, response: Response, services: ServicesDep,
+                 _: Annotated[StaffUser, Depends(require_staff())]) -> dict[str, bool]:
+    await services.store.run(staff_auth.logout, services.store, request.state.staff_session)
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
+    return {"ok": True}
+
+
+# ---- queue and tickets ----------------------------------------------------------------
+def _queue(services: Services) -> dict[str, Any]:
+    with services.store.connect() as conn:
+        return {"open": services.handoff.queue(conn), "recent": services.handoff.recent(conn)}
+
+
+@api.get("/queue")
+async def queue(services: ServicesDep, _: StaffDep) -> dict[str, Any]:
+    return await services.store.run(_queue, services)
+
+
+@api.get("/canned")
+async def canned(_: StaffDep) -> dict[str, Any]:
+    replies: list[dict[str, str]] = json.loads((STATIC / "canned.json").read_text(encoding="utf-8"))
+    return {"replies": replies}
+
+
+def _detail(services: Services, ticket_id: str, user: StaffUser) -> dict[str, Any]:
+    now = services.handoff.clock()
+    with services.store.begin() as conn:
+        detail = services.handoff.detail(conn, ticket_id)
+        services.handoff.record_view(conn, ticket_id, user, now)
+    return detail
+
+
+def _swedish_for_staff(services: Services, detail: dict[str, Any]) -> None:
+    """Citizen messages without a Swedish version (English is sent to Rasa as it is) get
+    one for the console, machine-translated and labelled; nothing is stored."""
+    for message in detail["messages"]:
+        message["text_sv_machine"] = False
+        if message["role"] == "citizen" and not message["text_sv"] and message["language"] != "sv":
+            result = services.translator.to_swedish(message["text"], message["language"])
+            if result.ok:
+                message["text_sv"] = result.text
+                message["text_sv_machine"] = True
+
+
+@api.get("/tickets/{ticket_id}")
+async def ticket(ticket_id: str, services: ServicesDep, user: StaffDep) -> dict[str, Any]:
+    detail = await services.store.run(_detail, services, ticket_id, user)
+    await anyio.to_thread.run_sync(_swedish_for_staff, services, detail)
+    return detail
+
+
+def _conversation_of(services: Services, ticket_id: str) -> str:
+    with services.store.connect() as conn:
+        return str(services.handoff.get(conn, ticket_id).conversation_id)
+
+
+def _language_of(services: Services, ticket_id: str) -> str:
+    from sqlalchemy import select
+
+    from gateway.store import conversations, handoff_tickets
+
+    with services.store.connect() as conn:
+        language = conn.execute(
+            select(conversations.c.language)
+            .join(handoff_tickets, handoff_tickets.c.conversation_id == conversations.c.id)
+            .where(handoff_tickets.c.id == ticket_id)
+        ).scalar()
+    return str(language or "sv")
+
+
+async def _in_ticket(services: Services, ticket_id: str, fn: Any, *args: Any) -> tuple[str, Any]:
+    """Run ``fn(conn, ticket_id, *args)`` in one transaction under the conversation's lock;
+    retried once if a citizen message took the same position at the same moment elsewhere."""
+    conversation_id = await services.store.run(_conversation_of, services, ticket_id)
+
+    def work() -> Any:
+        with services.store.begin() as conn:
+            return fn(conn, ticket_id, *args)
+
+    async with services.locks.get(conversation_id):
+        for attempt in range(3):
+            try:
+                return conversation_id, await services.store.run(work)
+            except IntegrityError:
+                if attempt == 2:
+                    raise ConflictError("Samtalet ändrades samtidigt. Försök igen.") from None
+    raise AssertionError("unreachable")
+
+
+def _result(services: Services, conversation_id: str, stored: list[dict[str, Any]]) -> dict[str, Any]:
+    with services.store.connect() as conn:
+        status = services.handoff.latest_status(conn, conversation_id)
+    return {"handoff": status, "messages": [message_out(services, m) for m in stored]}
+
+
+@api.post("/tickets/{ticket_id}/claim")
+async def claim(ticket_id: str, services: ServicesDep, user: StaffDep) -> dict[str, Any]:
+    language = await services.store.run(_language_of, services, ticket_id)
+    notice = await anyio.to_thread.run_sync(
+        lambda: citizen_texts(services.translator, "claimed", language, name=user.display_name)
+    )
+    now = services.handoff.clock()
+    cid, stored = await _in_ticket(services, ticket_id, services.handoff.claim, user, notice, now)
+    pubsub.notify(await pubsub.broker_for(services), "claimed", cid, ticket_id, queue=True)
+    return await services.store.run(_result, services, cid, stored)
+
+
+@api.post("/tickets/{ticket_id}/release")
+async def release(ticket_id: str, services: ServicesDep, user: StaffDep) -> dict[str, Any]:
+    now = services.handoff.clock()
+    cid, _ = await _in_ticket(services, ticket_id, services.handoff.release, user, now)
+    pubsub.notify(await pubsub.broker_for(services), "released", cid, ticket_id, queue=True)
+    return await services.store.run(_result, services, cid, [])
+
+
+@api.post("/tickets/{ticket_id}/messages")
+async def reply(ticket_id: str, body: TextBody, services: ServicesDep, user: StaffDep) -> dict[str, Any]:
+    language = await services.store.run(_language_of, services, ticket_id)
+    rendered = await anyio.to_thread.run_sync(staff_reply_texts, services.translator, body.text, language)
+    now = services.handoff.clock()
+    cid, stored = await _in_ticket(services, ticket_id, services.handoff.reply, user, body.text, rendered, now)
+    pubsub.notify(await pubsub.broker_for(services), "staff_message", cid, ticket_id)
+    logger.info("staff: reply ticket=%s lang=%s translated=%s", ticket_id, language,
+                rendered[0]["machine_translated"])
+    return await services.store.run(_result, services, cid, stored)
+
+
+@api.post("/tickets/{ticket_id}/notes", status_code=201)
+async def note(ticket_id: str, body: TextBody, services: ServicesDep, user: StaffDep) -> dict[str, Any]:
+    now = services.handoff.clock()
+    cid, _ = await _in_ticket(services, ticket_id, services.handoff.add_note, user, body.text, now)
+    broker = await pubsub.broker_for(services)
+    broker.publish("staff", {"type": "note", "conversation_id": cid, "ticket_id": ticket_id})
+    return {"ok": True}
+
+
+class InvalidOutcomeError(GatewayError):
+    status = 422
+    code = "invalid_outcome"
+
+
+async def _close(services: Services, ticket_id: str, user: StaffUser, outcome: str) -> dict[str, Any]:
+    if outcome not in OUTCOMES:
+        raise InvalidOutcomeError(f"Utfallet '{outcome[:64]}' finns inte. Välj ett av: {', '.join(OUTCOMES)}.")
+    language = await services.store.run(_language_of, services, ticket_id)
+    key = "returned_to_bot" if outcome == "returned_to_bot" else "closed"
+    notice = await anyio.to_thread.run_sync(lambda: citizen_texts(services.translator, key, language))
+    now = services.handoff.clock()
+    cid, stored = await _in_ticket(services, ticket_id, services.handoff.close, user, outcome, notice, now)
+    pubsub.notify(await pubsub.broker_for(services), "closed", cid, ticket_id, queue=True)
+    return await services.store.run(_result, services, cid, stored)
+
+
+@api.post("/tickets/{ticket_id}/return")
+async def return_to_bot(ticket_id: str, services: ServicesDep, user: StaffDep) -> dict[str, Any]:
+    return await _close(services, ticket_id, user, "returned_to_bot")
+
+
+@api.post("/tickets/{ticket_id}/close")
+async def close(ticket_id: str, body: CloseBody, services: ServicesDep, user: StaffDep) -> dict[str, Any]:
+    return await _close(services, ticket_id, user, body.outcome)
+
+
+# ---- live updates ---------------------------------------------------------------------
+async def _staff_stream(broker: pubsub.LocalBroker) -> AsyncIterator[str]:
+    async with broker.subscribe("staff") as subscription:
+        yield "retry: 2000\n\n" + sse("hello", {})
+        while True:
+            poke = await subscription.get(HEARTBEAT_S)
+            if poke is None:
+                yield ": keep-alive\n\n"
+                continue
+            _, event = poke
+            yield sse(str(event.get("type", "update")), event)
+
+
+@api.get("/events")
+async def staff_events(services: ServicesDep, _: StaffDep) -> StreamingResponse:
+    broker = await pubsub.broker_for(services)
+    return StreamingResponse(_staff_stream(broker), media_type="text/event-stream", headers=STREAM_HEADERS)
+
+
+async def setup(app: FastAPI, services: Services) -> None:
+    broker = await pubsub.broker_for(services)
+    services.turns.publish = pubsub.turn_publisher(broker)
+
+
+async def teardown(app: FastAPI, services: Services) -> None:
+    await pubsub.close_broker(services)
+
+
+# ``main.py`` includes ``router``; the API routes ride along on it.
+router.include_router(api, prefix="/api")
