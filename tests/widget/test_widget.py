@@ -1,0 +1,431 @@
+"""The chat widget in real headless Chromium against the real stack (Rasa trained from the repo).
+
+Each test starts from the demo page at / with an empty sessionStorage. axe-core runs over the
+whole page (the widget's shadow root included) in every state; screenshots of each state go to
+tests/artifacts/widget-*.png.
+"""
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import Select
+
+from tests.widget.browser import Chat
+
+QUESTION = "Behöver jag bygglov för att bygga ett garage?"
+
+
+def press(chat: Chat, *keys: str) -> None:
+    ActionChains(chat.driver).send_keys(*keys).perform()
+
+
+def tab_to(chat: Chat, predicate: Any, back: bool = False, limit: int = 60) -> dict[str, Any]:
+    for _ in range(limit):
+        if back:
+            ActionChains(chat.driver).key_down(Keys.SHIFT).send_keys(Keys.TAB).key_up(Keys.SHIFT).perform()
+        else:
+            press(chat, Keys.TAB)
+        active = chat.active()
+        if predicate(active):
+            return active
+    raise AssertionError(f"Tab never reached the element; last focus: {chat.active()}")
+
+
+def open_and_ask(chat: Chat, text: str = QUESTION) -> list[dict[str, Any]]:
+    chat.q(".kc-launcher").click()
+    chat.wait_open()
+    before = chat.bot_count()
+    chat.q("#kc-input").send_keys(text, Keys.ENTER)
+    return chat.wait_bot_after(before)
+
+
+def banner(chat: Chat) -> str:
+    return str(chat.js("const b = R().querySelector('.kc-banner'); return b.textContent;"))
+
+
+def test_full_conversation_by_keyboard_only(chat: Chat) -> None:
+    chat.axe_check("closed")
+    chat.screenshot("1-closed")
+
+    launcher = tab_to(chat, lambda a: "kc-launcher" in a["cls"])
+    assert "Chatta med oss" in launcher["text"]
+    press(chat, Keys.ENTER)
+    assert chat.active()["id"] == "kc-input", "opening the chat moves focus to the text field"
+    chat.wait_open()
+    welcome = chat.messages()[0]
+    assert welcome["role"] == "bot" and "AI-assistent" in welcome["text"] and "inte en människa" in welcome["text"]
+    assert chat.js("return R().querySelector('#kc-panel').getAttribute('role')") == "dialog"
+    assert chat.js("return R().querySelector('.kc-log').getAttribute('aria-live')") == "polite"
+    assert chat.js("return R().querySelector('#kc-input').labels[0].textContent") == "Skriv din fråga"
+    chat.axe_check("open")
+    chat.screenshot("2-open")
+
+    press(chat, QUESTION, Keys.ENTER)
+    messages = chat.wait_bot_after(1)
+    mine = [m for m in messages if m["role"] == "citizen"]
+    assert [m["text"] for m in mine] == [QUESTION] and mine[0]["lang"] == "sv"
+    answer = messages[-1]
+    assert answer["role"] == "bot" and answer["lang"] == "sv" and "bygglov" in answer["text"].lower()
+    assert answer["links"] and answer["links"][0].startswith("https://"), "the answer shows its source link"
+    assert chat.active()["id"] == "kc-input", "focus stays in the text field after sending"
+    chat.axe_check("answered")
+    chat.screenshot("3-answered")
+
+    # "Varför fick jag det här svaret?" and feedback, by keyboard.
+    why = tab_to(chat, lambda a: a["text"] == "Varför fick jag det här svaret?", back=True, limit=15)
+    assert why["tag"] == "button"
+    press(chat, Keys.ENTER)
+    chat.wait(lambda: chat.js(
+        "const b = [...R().querySelectorAll('.kc-link')].pop(); const p = R().getElementById(b.getAttribute('aria-controls'));"
+        "return b.getAttribute('aria-expanded') === 'true' && !p.hidden && p.textContent.length > 40"),
+        what="the explanation of the answer")
+    explanation = chat.js("const p = [...R().querySelectorAll('.kc-explain')].pop(); return p.textContent;")
+    assert "svar" in explanation.lower()
+    yes = tab_to(chat, lambda a: a["text"] == "Ja", limit=5)
+    assert yes["tag"] == "button"
+    press(chat, Keys.SPACE)
+    chat.wait(lambda: "Tack" in chat.js("return R().querySelector('.kc-status').textContent"), what="feedback thanks")
+    assert chat.js("return [...R().querySelectorAll('.kc-fb')].filter(b => b.getAttribute('aria-pressed') === 'true').length") == 1
+    chat.axe_check("explanation and feedback")
+    chat.screenshot("4-explanation")
+
+    press(chat, Keys.ESCAPE)
+    assert chat.js("return R().querySelector('#kc-panel').hidden") is True
+    active = chat.active()
+    assert "kc-launcher" in active["cls"], f"Escape closes and returns focus to the launcher, not {active}"
+    assert chat.js("return R().querySelector('.kc-launcher').getAttribute('aria-expanded')") == "false"
+    press(chat, Keys.ENTER)
+    assert chat.active()["id"] == "kc-input"
+    assert len(chat.messages()) == len(messages), "closing and opening keeps the conversation"
+
+
+def test_asking_for_a_person_shows_the_queue(chat: Chat) -> None:
+    open_and_ask(chat, "jag vill prata med en människa")
+    chat.wait(lambda: "kö" in banner(chat), what="the queue banner")
+    text = banner(chat)
+    assert "person" in text and "nummer" in text, text
+    assert chat.js("return document.getElementById('karlstad-chat').dataset.handoff") == "waiting"
+    assert chat.js("return R().querySelector('.kc-banner').getAttribute('role')") == "status"
+    chat.axe_check("waiting for a person")
+    chat.screenshot("5-waiting")
+
+
+def test_unavailable_assistant_keeps_the_typed_text_and_retries(chat: Chat) -> None:
+    open_and_ask(chat)
+    before = chat.bot_count()
+    chat.intercept("/messages", "return Promise.resolve(new Response(JSON.stringify({error: {code: 'unavailable', "
+                   "message: 'Assistenten är inte tillgänglig just nu.'}}), {status: 503, headers: {'content-type': 'application/json'}}));",
+                   method="POST")
+    field = chat.q("#kc-input")
+    field.send_keys("Vad kostar bygglov?", Keys.ENTER)
+    chat.wait(lambda: chat.js("return R().querySelector('.kc-alert').classList.contains('kc-on')"), what="the error message")
+    alert = chat.js("return R().querySelector('.kc-alert-text').textContent")
+    assert "inte tillgänglig" in alert and "Din text finns kvar" in alert
+    assert field.get_attribute("value") == "Vad kostar bygglov?", "the typed message is not lost"
+    assert [m["text"] for m in chat.messages() if m["role"] == "citizen"] == [QUESTION], "the failed message is not shown as sent"
+    assert chat.js("return R().querySelector('.kc-alert').getAttribute('role')") == "alert"
+    chat.axe_check("error (503)")
+    chat.screenshot("6-error-503")
+
+    chat.q(".kc-retry").click()
+    chat.wait_bot_after(before)
+    assert field.get_attribute("value") == ""
+    assert chat.js("return R().querySelector('.kc-alert-text').textContent") == ""
+    assert [m["text"] for m in chat.messages() if m["role"] == "citizen"][-1] == "Vad kostar bygglov?"
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def embed_page(gateway_url: str, tmp_path: Path) -> Any:
+    """A page on another origin that embeds the widget with a gateway that is down."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        dead = sock.getsockname()[1]  # nothing listens here once the socket is closed
+    (tmp_path / "index.html").write_text(
+        '<!doctype html><html lang="sv"><head><meta charset="utf-8"><title>Inbäddad sida</title>'
+        '<meta name="viewport" content="width=device-width, initial-scale=1"></head><body>'
+        "<main><h1>En sida på en annan webbplats</h1><p>Chatten är inbäddad med en skripttagg.</p></main>"
+        f'<script src="{gateway_url}/widget/widget.js" data-gateway="http://127.0.0.1:{dead}" defer></script>'
+        "</body></html>",
+        encoding="utf-8",
+    )
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(QuietHandler, directory=str(tmp_path)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+
+
+def test_gateway_down_shows_a_clear_message_and_keeps_the_text(chat: Chat, embed_page: str) -> None:
+    embedded = Chat(chat.driver, embed_page, chat.axe)
+    embedded.load()
+    embedded.q(".kc-launcher").click()
+    embedded.wait(lambda: embedded.js("return R().querySelector('.kc-alert').classList.contains('kc-on')"), what="the start error")
+    assert "kunde inte startas" in embedded.js("return R().querySelector('.kc-alert-text').textContent")
+    assert embedded.js("return !R().querySelector('.kc-retry').hidden") is True
+    field = embedded.q("#kc-input")
+    field.send_keys("Hur ansöker jag om bygglov?", Keys.ENTER)
+    embedded.wait(lambda: "Din text finns kvar" in embedded.js("return R().querySelector('.kc-alert-text').textContent"),
+                  what="the network error")
+    assert field.get_attribute("value") == "Hur ansöker jag om bygglov?"
+    assert embedded.messages() == []
+    embedded.axe_check("error (gateway down)")
+    embedded.screenshot("7-error-gateway-down")
+    embedded.driver.refresh()
+    embedded.load(clear=False)
+    assert embedded.q("#kc-input").get_attribute("value") == "Hur ansöker jag om bygglov?", "a reload keeps the unsent text"
+
+
+def test_reload_keeps_the_conversation(chat: Chat) -> None:
+    before = open_and_ask(chat)
+    chat.q("#kc-input").send_keys("ett utkast")
+    conversation = chat.js("return JSON.parse(sessionStorage.getItem('karlstad-chat:' + location.origin)).conversation_id "
+                           "|| JSON.parse(sessionStorage.getItem('karlstad-chat:' + location.origin)).id")
+    chat.driver.refresh()
+    chat.load(clear=False)
+    chat.wait(lambda: len(chat.messages()) == len(before), what="the restored transcript")
+    after = chat.messages()
+    assert [(m["role"], m["text"]) for m in after] == [(m["role"], m["text"]) for m in before]
+    assert after[-1]["links"] == before[-1]["links"]
+    assert chat.js("return R().querySelector('#kc-panel').hidden") is False, "an open chat stays open"
+    assert chat.q("#kc-input").get_attribute("value") == "ett utkast"
+    chat.wait(lambda: chat.js("return R().querySelector('.kc-log').getAttribute('aria-live')") == "polite")
+    assert chat.js("return JSON.parse(sessionStorage.getItem('karlstad-chat:' + location.origin)).id") == conversation
+    chat.screenshot("8-after-reload")
+
+
+def test_markup_in_messages_is_shown_as_text(chat: Chat) -> None:
+    attack = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
+    open_and_ask(chat, attack)
+    mine = [m for m in chat.messages() if m["role"] == "citizen"][-1]
+    assert mine["text"] == attack
+
+    # A crafted answer through the real rendering path: text, source, buttons and staff author.
+    crafted = {
+        "conversation_id": "x", "language": {"code": "sv", "name": "Svenska", "dir": "ltr"},
+        "handoff": None,
+        "messages": [
+            {"id": "a" * 32, "role": "bot", "language": "sv", "dir": "ltr", "machine_translated": False,
+             "text": '<img src=x onerror="window.__xss=3"> Läs mer på https://karlstad.se/bygglov.',
+             "source": {"title": "<b>Bygglov</b><img src=x onerror=\"window.__xss=4\">",
+                        "url": "javascript:window.__xss=5"},
+             "basis_id": None, "author": None,
+             "buttons": [{"title": '<img src=x onerror="window.__xss=6">', "payload": "/affirm"}]},
+            {"id": "b" * 32, "role": "staff", "language": "sv", "dir": "ltr", "machine_translated": False,
+             "text": "Hej<svg onload=\"window.__xss=7\">", "source": None, "basis_id": None,
+             "author": '<img src=x onerror="window.__xss=8">', "buttons": []},
+        ],
+    }
+    chat.intercept("/messages", "return Promise.resolve(new Response(" + json.dumps(json.dumps(crafted))
+                   + ", {status: 200, headers: {'content-type': 'application/json'}}));", method="POST")
+    before = chat.bot_count()
+    chat.q("#kc-input").send_keys("test", Keys.ENTER)
+    messages = chat.wait_bot_after(before)
+    chat.wait(lambda: chat.js("return window.__xss === undefined ? 'ok' : String(window.__xss)") == "ok")
+    bot, staff = messages[-2], messages[-1]
+    assert bot["text"].startswith('<img src=x onerror="window.__xss=3">')
+    assert bot["links"] == [], "a javascript: source URL is not made a link"
+    assert chat.js("return [...R().querySelectorAll('.kc-msg')].at(-2).querySelector('.kc-text a').href") == "https://karlstad.se/bygglov"
+    assert chat.js("return [...R().querySelectorAll('.kc-chip')].at(-1).textContent") == '<img src=x onerror="window.__xss=6">'
+    assert staff["text"] == 'Hej<svg onload="window.__xss=7">'
+    assert '<img src=x onerror="window.__xss=8">' in chat.js("return R().querySelector('.kc-staff .kc-who').textContent")
+    counts = chat.js("const r = R(); return ['img', 'script', 'b', 'svg:not(.kc-icon)'].map(s => r.querySelectorAll('.kc-log ' + s).length)")
+    assert counts == [0, 0, 0, 0], counts
+    assert chat.js("return window.__xss === undefined") is True
+    chat.screenshot("9-markup-as-text")
+
+
+def test_machine_translated_answers_are_labelled_in_their_language(chat: Chat) -> None:
+    open_and_ask(chat)
+    reply = {
+        "conversation_id": "x", "language": {"code": "ar", "name": "العربية", "dir": "rtl"}, "handoff": None,
+        "messages": [{"id": "c" * 32, "role": "bot", "language": "ar", "dir": "rtl", "machine_translated": True,
+                      "text": "تحتاج عادة إلى رخصة بناء لبناء مرآب.", "basis_id": "d" * 32, "author": None, "buttons": [],
+                      "source": {"title": "Bygglov", "url": "https://karlstad.se/bygglov"}}],
+    }
+    chat.intercept("/messages", "return Promise.resolve(new Response(" + json.dumps(json.dumps(reply))
+                   + ", {status: 200, headers: {'content-type': 'application/json'}}));", method="POST")
+    before = chat.bot_count()
+    chat.q("#kc-input").send_keys("هل أحتاج إلى رخصة بناء لمرآب؟", Keys.ENTER)
+    messages = chat.wait_bot_after(before)
+    assert messages[-1]["lang"] == "ar" and messages[-1]["dir"] == "rtl" and messages[-1]["direction"] == "rtl"
+    label = chat.js("const l = [...R().querySelectorAll('.kc-mt')].pop(); return [l.textContent, l.querySelector('[lang]') && l.querySelector('[lang]').getAttribute('lang')];")
+    assert label == ["ترجمة آلية · Maskinöversatt", "ar"], label
+    assert messages[-2]["role"] == "citizen" and messages[-2]["lang"] == "ar" and messages[-2]["dir"] == "rtl"
+
+
+def test_arabic_chosen_in_the_menu_renders_right_to_left(chat: Chat) -> None:
+    chat.q(".kc-launcher").click()
+    chat.wait_open()
+    select = chat.q("#kc-lang")
+    names = chat.js("return [...R().querySelectorAll('#kc-lang option')].map(o => [o.value, o.textContent, o.lang])")
+    assert ["sv", "Svenska", "sv"] in names and ["en", "English", "en"] in names
+    assert ["ar", "العربية", "ar"] in names, "each language is named in its own language"
+    Select(select).select_by_value("ar")
+    chat.wait(lambda: "العربية" in chat.js("return R().querySelector('.kc-status').textContent"), what="language confirmation")
+    before = chat.bot_count()
+    chat.q("#kc-input").send_keys("أحتاج إلى رخصة بناء لبناء مرآب", Keys.ENTER)
+    messages = chat.wait_bot_after(before)
+    mine = [m for m in messages if m["role"] == "citizen"][-1]
+    assert (mine["lang"], mine["dir"], mine["direction"]) == ("ar", "rtl", "rtl")
+    arabic = [m for m in messages[before + 1:] if m["lang"] == "ar" and m["role"] != "citizen"]
+    assert arabic, f"an answer in Arabic: {messages}"
+    assert all(m["dir"] == "rtl" and m["direction"] == "rtl" for m in arabic)
+    others = [m for m in messages[before + 1:] if m["lang"] in ("sv", "en")]
+    assert all(m["dir"] == "ltr" for m in others), "Swedish and English answers stay left to right"
+    chat.axe_check("Arabic, right to left")
+    chat.screenshot("10-arabic-rtl")
+
+
+def _layout(chat: Chat) -> dict[str, Any]:
+    return dict(chat.js(
+        "const r = R(), p = r.querySelector('#kc-panel').getBoundingClientRect(), i = r.querySelector('#kc-input').getBoundingClientRect(),"
+        " s = r.querySelector('.kc-send').getBoundingClientRect(), log = r.querySelector('.kc-log');"
+        "return {pageScroll: document.documentElement.scrollWidth - window.innerWidth, vw: window.innerWidth, vh: window.innerHeight,"
+        " panel: [p.left, p.right, p.top, p.bottom], input: [i.left, i.right, i.top, i.bottom], send: [s.left, s.right, s.top, s.bottom],"
+        " logScroll: log.scrollWidth - log.clientWidth, logHeight: log.clientHeight};"
+    ))
+
+
+def _assert_usable(layout: dict[str, Any]) -> None:
+    vw, vh = layout["vw"], layout["vh"]
+    assert layout["pageScroll"] <= 0, f"horizontal scroll on the page: {layout}"
+    assert layout["logScroll"] <= 0, f"horizontal scroll in the conversation: {layout}"
+    left, right, top, bottom = layout["panel"]
+    assert left >= 0 and right <= vw + 0.5 and top >= 0 and bottom <= vh + 0.5, f"panel outside the window: {layout}"
+    for part in ("input", "send"):
+        left, right, top, bottom = layout[part]
+        assert left >= 0 and right <= vw + 0.5 and top >= 0 and bottom <= vh + 0.5, f"{part} not visible: {layout}"
+    assert layout["input"][1] - layout["input"][0] >= 120, f"the text field is too narrow: {layout}"
+    assert layout["logHeight"] >= 40, f"no room for the conversation: {layout}"
+
+
+def test_usable_at_320_px_and_at_200_percent_zoom(chat: Chat) -> None:
+    chat.media(("prefers-reduced-motion", "reduce"))  # measure the panel where it stays, not mid-animation
+    chat.viewport(320, 640)
+    chat.load(clear=False)
+    assert chat.js("return document.documentElement.scrollWidth - window.innerWidth") <= 0
+    open_and_ask(chat, "Vad gäller för bygglov? Se https://karlstad.se/bygga-bo-och-leva-hallbart/bygglov-och-tillstand/bra-att-veta-vid-bygglov-och-anmalan")
+    _assert_usable(_layout(chat))
+    chat.axe_check("320 px wide")
+    chat.screenshot("11-320px")
+
+    # 1280×800 at 200 % zoom: the layout sees a 640×400 window with two device pixels per CSS pixel.
+    chat.viewport(640, 400, scale=2)
+    chat.load(clear=False)
+    chat.wait(lambda: len(chat.messages()) >= 3, what="the restored conversation")
+    _assert_usable(_layout(chat))
+    chat.q("#kc-input").send_keys(QUESTION, Keys.ENTER)
+    chat.wait_bot_after(2)
+    _assert_usable(_layout(chat))
+    chat.axe_check("200 % zoom")
+    chat.screenshot("12-zoom-200")
+
+
+def test_after_hours_call_back_form(chat: Chat) -> None:
+    open_and_ask(chat)
+    # The test stack is always open, so the turn that meets closed hours is crafted here.
+    reply = {
+        "conversation_id": "x", "language": {"code": "sv", "name": "Svenska", "dir": "ltr"},
+        "handoff": {"status": "after_hours", "reason": "request_human", "position": 1},
+        "messages": [{"id": "e" * 32, "role": "bot", "language": "sv", "dir": "ltr", "machine_translated": False,
+                      "text": "Jag kopplar dig till en person på Kontaktcenter.", "basis_id": None, "author": None,
+                      "buttons": [], "source": None}],
+    }
+    chat.intercept("/events", "return new Promise(() => {});")  # a stream that stays quiet
+    chat.intercept("/messages", "return Promise.resolve(new Response(" + json.dumps(json.dumps(reply))
+                   + ", {status: 200, headers: {'content-type': 'application/json'}}));", method="POST")
+    chat.intercept("/callback", "window.__callback = opts.body; return Promise.resolve(new Response('{\"status\": \"requested\"}', "
+                   "{status: 201, headers: {'content-type': 'application/json'}}));", method="POST")
+    before = chat.bot_count()
+    chat.q("#kc-input").send_keys("jag vill prata med en människa", Keys.ENTER)
+    chat.wait_bot_after(before)
+    chat.wait(lambda: "stängt" in banner(chat), what="the closed banner")
+    form = chat.q(".kc-callback")
+    labels = chat.js("return [...R().querySelectorAll('.kc-callback input')].map(i => i.labels[0].textContent)")
+    assert labels == ["Namn", "Telefonnummer", "När passar det att vi ringer? (frivilligt)"]
+
+    form.find_element("css selector", "button[type=submit]").click()
+    assert chat.active()["tag"] == "input"
+    invalid = chat.js("return [...R().querySelectorAll('.kc-callback input')].map(i => i.getAttribute('aria-invalid'))")
+    assert invalid[:2] == ["true", "true"]
+    assert "Skriv ditt namn." in form.text
+    chat.axe_check("call-back form with errors")
+    inputs = form.find_elements("css selector", "input")
+    inputs[0].send_keys("Anna Andersson")
+    inputs[1].send_keys("070-123 45 67")
+    inputs[2].send_keys("efter kl. 13")
+    chat.screenshot("13-callback-form")
+    inputs[2].send_keys(Keys.ENTER)
+    chat.wait(lambda: "Vi ringer upp dig" in chat.q(".kc-callback").text, what="the call-back confirmation")
+    assert json.loads(chat.js("return window.__callback")) == {
+        "name": "Anna Andersson", "phone": "070-123 45 67", "preferred_time": "efter kl. 13"}
+    chat.axe_check("call-back sent")
+
+
+def test_staff_reply_arrives_over_a_reconnected_event_stream(chat: Chat) -> None:
+    # The first stream drops after a moment (a network drop); the second carries a staff reply,
+    # then the handoff ends. Both are served to the widget's real stream reader.
+    chat.js("window.__sse = null;")
+    chat.intercept("/events", "return Promise.resolve(new Response(new ReadableStream({start(c) {"
+                   " setTimeout(() => c.error(new TypeError('network error')), 300); }}), {status: 200, "
+                   "headers: {'content-type': 'text/event-stream'}}));")
+    chat.intercept("/events", "return Promise.resolve(new Response(new ReadableStream({start(c) { window.__sse = c; }}), "
+                   "{status: 200, headers: {'content-type': 'text/event-stream'}}));")
+    open_and_ask(chat, "jag vill prata med en människa")
+    chat.wait(lambda: chat.js("return window.__sse !== null"), timeout=15, what="a second event stream")
+    assert chat.js("return window.__kc.calls.filter(c => c.url.includes('/events')).length") == 2
+    assert chat.js("return window.__kc.calls.filter(c => c.url.includes('/events'))[1].url").endswith("/events")
+    chat.driver.execute_script("""
+      const send = (type, data) => window.__sse.enqueue(new TextEncoder().encode('event: ' + type + '\\r\\ndata: ' + JSON.stringify(data) + '\\r\\n\\r\\n'));
+      setTimeout(() => {
+        send('message', {id: 'f'.repeat(32), role: 'staff', author: 'Anna', language: 'sv', dir: 'ltr', text: 'Hej! Jag heter Anna. Hur kan jag hjälpa dig?',
+                         source: null, machine_translated: false, basis_id: null, buttons: []});
+        send('handoff', {status: 'active', reason: 'request_human', position: null});
+      }, 600);""")
+    chat.wait(lambda: "Anna på Kontaktcenter svarar dig nu" in banner(chat), what="the active banner")
+    staff = [m for m in chat.messages() if m["role"] == "staff"]
+    assert [m["text"] for m in staff] == ["Hej! Jag heter Anna. Hur kan jag hjälpa dig?"]
+    assert chat.js("return R().querySelector('.kc-staff .kc-who').textContent") == "Anna, Kontaktcenter"
+    chat.axe_check("a person is answering")
+    chat.screenshot("14-staff-answering")
+    chat.driver.execute_script(
+        "window.__sse.enqueue(new TextEncoder().encode('event: handoff\\ndata: {\"status\": \"closed\", \"reason\": \"request_human\"}\\n\\n'));")
+    chat.wait(lambda: "AI-assistenten igen" in banner(chat), what="back to the assistant")
+    assert chat.js("return document.getElementById('karlstad-chat').dataset.handoff") == "closed"
+    chat.screenshot("15-back-to-assistant")
+
+
+def test_reduced_motion_and_forced_colours(chat: Chat) -> None:
+    opening = "KarlstadChat.open(); return R().querySelector('#kc-panel').getAnimations().length;"
+    assert chat.js(opening) == 1, "the panel slides in by default"
+    chat.wait_open()
+    chat.js("KarlstadChat.close();")
+    chat.media(("prefers-reduced-motion", "reduce"))
+    assert chat.js(opening) == 0, "no animation when the user asks for reduced motion"
+
+    chat.media(("forced-colors", "active"))
+    chat.q("#kc-input").click()
+    styles = chat.js(
+        "const r = R(), css = e => getComputedStyle(e);"
+        "return {msg: css(r.querySelector('.kc-msg')).borderTopStyle + ' ' + css(r.querySelector('.kc-msg')).borderTopWidth,"
+        " launcher: css(r.querySelector('.kc-launcher')).borderTopStyle, send: css(r.querySelector('.kc-send')).borderTopStyle,"
+        " focus: css(r.querySelector('#kc-input')).outlineStyle + ' ' + css(r.querySelector('#kc-input')).outlineWidth};"
+    )
+    assert styles == {"msg": "solid 2px", "launcher": "solid", "send": "solid", "focus": "solid 3px"}, styles
+    chat.screenshot("16-forced-colors")
