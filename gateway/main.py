@@ -97,6 +97,7 @@ def create_app(
             message_limiter=SlidingWindowLimiter(settings.rate_limit_per_minute),
         )
         app.state.services = services
+        pretranslation = _start_pretranslation(translator, catalogue)
         for setup in app.state.setups:
             await setup(app, services)
         logger.info(
@@ -110,6 +111,8 @@ def create_app(
                 await teardown(app, services)
             await rasa.close()
             store.dispose()
+            if pretranslation is not None:
+                pretranslation.join(timeout=1)
 
     app = FastAPI(
         title="Karlstad citizen assistant gateway",
@@ -144,6 +147,29 @@ def create_app(
             return RedirectResponse("/api/docs")
 
     return app
+
+
+def _start_pretranslation(translator: TranslationPort, catalogue: Catalogue) -> Any:
+    """Translate the fixed answers into every language whose models are installed, in the
+    background, so answering costs no translation at run time."""
+    import threading
+
+    languages = [
+        info.code
+        for info in translator.languages()
+        if info.available and info.code not in ("sv", "en")
+    ]
+    pretranslate = getattr(translator, "pretranslate", None)
+    if not languages or pretranslate is None:
+        return None
+
+    def work() -> None:
+        accepted = pretranslate(catalogue.swedish_texts(), languages)
+        logger.info("pre-translated %d fixed answers into %s", accepted, ",".join(languages))
+
+    thread = threading.Thread(target=work, name="pretranslate", daemon=True)
+    thread.start()
+    return thread
 
 
 def _include_optional(app: FastAPI) -> None:

@@ -52,6 +52,7 @@ class MessageOut(BaseModel):
     dir: str = "ltr"
     source: Source | None = None
     machine_translated: bool = False
+    translation: dict[str, Any] | None = None  # engine, model, revision when machine-translated
     basis_id: str | None = None
     buttons: list[Button] = Field(default_factory=list)
     author: str | None = None

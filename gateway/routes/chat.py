@@ -43,10 +43,18 @@ def _out(services: Any, m: Outgoing) -> MessageOut:
         dir=_dir_for(services, m.language),
         source=m.source,  # type: ignore[arg-type]
         machine_translated=m.machine_translated,
+        translation=_provenance(m),
         basis_id=m.basis_id,
         buttons=m.buttons,  # type: ignore[arg-type]
         author=m.author,
     )
+
+
+def _provenance(m: Outgoing) -> dict[str, Any] | None:
+    out = (m.basis or {}).get("translation_out")
+    if not m.machine_translated or not out:
+        return None
+    return {k: out.get(k) for k in ("engine", "model", "revision", "source_lang", "target_lang")}
 
 
 def _language(services: Any, code: str) -> LanguageOut:
