@@ -13,6 +13,9 @@
   var BASE = ((script && script.getAttribute('data-gateway')) || '').replace(/\/+$/, '');
   var ASSETS = script && script.src ? script.src.replace(/widget\.js(\?.*)?$/, '') : BASE + '/widget/';
   var KEY = 'karlstad-chat:' + (BASE || location.origin);
+  // Start language: data-lang, else English on English pages, else Swedish.
+  var START_LANG = (script && script.getAttribute('data-lang')) ||
+    (/^en\b/i.test(document.documentElement.lang || '') ? 'en' : 'sv');
   var MAX = 2000;
   var OPEN_STATES = { waiting: 1, active: 1, after_hours: 1 };
 
@@ -24,7 +27,7 @@
       subtitle: 'AI-assistent – inte en människa', close: 'Stäng chatten',
       language: 'Språk · Language', log: 'Konversation',
       input: 'Skriv din fråga', hint: 'Enter skickar. Skift + Enter ger ny rad.', send: 'Skicka',
-      you: 'Du', bot: 'AI-assistenten', staff: 'Kontaktcenter', staffNamed: '{n}, Kontaktcenter',
+      you: 'Du', bot: 'AI-assistenten', system: 'Meddelande', staff: 'Kontaktcenter', staffNamed: '{n}, Kontaktcenter',
       source: 'Källa:', mt: 'Maskinöversatt', why: 'Varför fick jag det här svaret?',
       helpful: 'Hjälpte svaret?', yes: 'Ja', no: 'Nej', thanks: 'Tack! Ditt svar är sparat.',
       feedbackFail: 'Ditt svar kunde inte sparas just nu.',
@@ -44,11 +47,12 @@
       active: 'En person på Kontaktcenter svarar dig nu.', activeNamed: '{n} på Kontaktcenter svarar dig nu.',
       closed: 'Samtalet med Kontaktcenter är avslutat. Nu svarar AI-assistenten igen.',
       afterHours: 'Kontaktcenter är stängt just nu. Lämna namn och telefonnummer, så ringer vi upp dig när vi har öppet.',
-      cbTitle: 'Bli uppringd', cbName: 'Namn', cbPhone: 'Telefonnummer',
+      cbTitle: 'Bli uppringd', cbName: 'Namn (frivilligt)', cbPhone: 'Telefonnummer',
       cbTime: 'När passar det att vi ringer? (frivilligt)', cbTimeHint: 'Till exempel ”efter kl. 13”.',
       cbSend: 'Ring upp mig', cbDone: 'Tack! Vi ringer upp dig så snart vi kan.',
       cbFail: 'Det gick inte att skicka. Försök igen eller ring Kontaktcenter, 054-540 00 00.',
-      cbNoName: 'Skriv ditt namn.', cbBadPhone: 'Skriv ett telefonnummer, till exempel 070-123 45 67.',
+      cbBadPhone: 'Skriv ett telefonnummer, till exempel 070-123 45 67.',
+      cbRequested: 'Vi har tagit emot ditt telefonnummer. Kontaktcenter ringer upp dig när vi har öppet.',
       explainTitle: 'Därför fick du det här svaret', explainFail: 'Förklaringen kan inte visas just nu.',
       fromSource: 'Svaret kommer från', owner: 'Ansvarig', reviewed: 'Senast granskad',
       mtNote: 'Svaret är maskinöversatt från svenska och kan innehålla fel.',
@@ -61,7 +65,7 @@
       subtitle: 'AI assistant – not a human', close: 'Close the chat',
       language: 'Språk · Language', log: 'Conversation',
       input: 'Write your question', hint: 'Enter sends. Shift + Enter adds a new line.', send: 'Send',
-      you: 'You', bot: 'The AI assistant', staff: 'Contact centre', staffNamed: '{n}, contact centre',
+      you: 'You', bot: 'The AI assistant', system: 'Notice', staff: 'Contact centre', staffNamed: '{n}, contact centre',
       source: 'Source:', mt: 'Machine translated', why: 'Why did I get this answer?',
       helpful: 'Did the answer help?', yes: 'Yes', no: 'No', thanks: 'Thank you! Your feedback is saved.',
       feedbackFail: 'Your feedback could not be saved right now.',
@@ -81,11 +85,12 @@
       active: 'A person at the contact centre is answering you now.', activeNamed: '{n} at the contact centre is answering you now.',
       closed: 'The conversation with the contact centre has ended. The AI assistant is answering again.',
       afterHours: 'The contact centre is closed right now. Leave your name and phone number and we will call you when we are open.',
-      cbTitle: 'Get a call back', cbName: 'Name', cbPhone: 'Phone number',
+      cbTitle: 'Get a call back', cbName: 'Name (optional)', cbPhone: 'Phone number',
       cbTime: 'When should we call? (optional)', cbTimeHint: 'For example “after 1 pm”.',
       cbSend: 'Call me back', cbDone: 'Thank you! We will call you as soon as we can.',
       cbFail: 'It could not be sent. Try again or call the contact centre, +46 54 540 00 00.',
-      cbNoName: 'Write your name.', cbBadPhone: 'Write a phone number, for example 070-123 45 67.',
+      cbBadPhone: 'Write a phone number, for example 070-123 45 67.',
+      cbRequested: 'We have your phone number. The contact centre will call you when we are open.',
       explainTitle: 'Why you got this answer', explainFail: 'The explanation cannot be shown right now.',
       fromSource: 'The answer comes from', owner: 'Responsible', reviewed: 'Last reviewed',
       mtNote: 'The answer is machine translated from Swedish and may contain mistakes.',
@@ -105,7 +110,7 @@
   // ---- state ---------------------------------------------------------------------------
   var saved = load();
   var state = {
-    id: saved.id || null, token: saved.token || null, lang: saved.lang || 'sv',
+    id: saved.id || null, token: saved.token || null, lang: saved.lang || START_LANG,
     open: !!saved.open, handoff: null, seen: {}, payloads: {}, languages: null,
     busy: false, stream: null, streamFails: 0, pollTimer: null, retryTimer: null, noEvents: false
   };
@@ -242,7 +247,12 @@
     els.close.addEventListener('click', function () { close(); });
 
     els.langSelect = h('select', { id: 'kc-lang', 'class': 'kc-select' });
-    els.langSelect.addEventListener('change', function () { chooseLanguage(els.langSelect.value); });
+    // Arrow keys on a closed select fire change for every step: wait until the choice settles.
+    var langTimer;
+    els.langSelect.addEventListener('change', function () {
+      clearTimeout(langTimer);
+      langTimer = setTimeout(function () { chooseLanguage(els.langSelect.value); }, 600);
+    });
     var langLabel = bind(h('label', { 'for': 'kc-lang', 'class': 'kc-langlabel' }), 'language');
 
     var header = h('div', { 'class': 'kc-header' }, [
@@ -360,7 +370,7 @@
   }
   function resetConversation() {
     stopStream();
-    state.id = state.token = null; state.handoff = null; state.seen = {};
+    state.id = state.token = null; state.handoff = null; state.seen = {}; state.lastEventId = null;
     while (els.log.firstChild) els.log.removeChild(els.log.firstChild);
     renderHandoff(null);
     save();
@@ -506,7 +516,7 @@
   function speaker(m) {
     if (m.role === 'citizen') return t('you');
     if (m.role === 'staff') return m.author ? t('staffNamed', m.author) : t('staff');
-    return t('bot');
+    return m.role === 'system' ? t('system') : t('bot');
   }
   function addMessage(m, local) {
     if (m.id) {
@@ -514,11 +524,11 @@
     }
     var lang = m.language || state.lang;
     var dir = m.dir || (RTL[lang] ? 'rtl' : 'ltr');
-    var role = m.role === 'citizen' ? 'citizen' : m.role === 'staff' ? 'staff' : 'bot';
+    var role = { citizen: 1, staff: 1, system: 1 }[m.role] ? m.role : 'bot';
     var text = m.text;
     if (role === 'citizen' && !local && state.payloads[text]) text = state.payloads[text];
     var el = h('div', { 'class': 'kc-msg kc-' + role, lang: lang, dir: dir, 'data-id': m.id || null });
-    el.appendChild(h('p', { 'class': 'kc-who' + (role === 'staff' ? '' : ' kc-vh'), lang: ui, dir: 'ltr', text: speaker(m) }));
+    el.appendChild(h('p', { 'class': 'kc-who' + (role === 'staff' || role === 'system' ? '' : ' kc-vh'), lang: ui, dir: 'ltr', text: speaker(m) }));
     el.appendChild(richText(text));
     if (role !== 'citizen') el.appendChild(meta(m));
     els.log.appendChild(el);
@@ -650,12 +660,12 @@
     var text = '';
     if (s === 'waiting') text = t('queue') + (status.position ? ' ' + t('queuePos', status.position) : '');
     else if (s === 'active') {
-      var name = status.author || status.staff_name || status.staff || state.lastAuthor;
+      var name = status.staff_name || status.author || state.lastAuthor;
       text = name ? t('activeNamed', name) : t('active');
-    } else if (s === 'after_hours') text = t('afterHours');
+    } else if (s === 'after_hours') text = status.callback_requested ? t('cbRequested') : t('afterHours');
     else if (s === 'closed' && (before && OPEN_STATES[before])) text = t('closed');
     if (els.banner.textContent !== text) els.banner.textContent = text;
-    if (s === 'after_hours') callbackForm();
+    if (s === 'after_hours' && !status.callback_requested) callbackForm();
     else if (els.callback && !els.callbackDone) { els.extra.removeChild(els.callback); els.callback = null; }
     void quiet;
   }
@@ -663,20 +673,19 @@
   // Call-back form outside opening hours.
   function callbackForm() {
     if (els.callback) return;
-    var ids = { name: nextId('cb'), phone: nextId('cb'), time: nextId('cb'), nameErr: nextId('cb'), phoneErr: nextId('cb'), timeHint: nextId('cb'), title: nextId('cb') };
+    var ids = { name: nextId('cb'), phone: nextId('cb'), time: nextId('cb'), phoneErr: nextId('cb'), timeHint: nextId('cb'), title: nextId('cb') };
     function field(id, label, input, extra) {
       return h('div', { 'class': 'kc-field' }, [h('label', { 'for': id, text: label }), extra, input]);
     }
-    var name = h('input', { id: ids.name, type: 'text', autocomplete: 'name', required: true, maxlength: '100' });
-    var phone = h('input', { id: ids.phone, type: 'tel', autocomplete: 'tel', required: true, maxlength: '30' });
+    var name = h('input', { id: ids.name, type: 'text', autocomplete: 'name', maxlength: '100' });
+    var phone = h('input', { id: ids.phone, type: 'tel', autocomplete: 'tel', required: true, maxlength: '24' });
     var when = h('input', { id: ids.time, type: 'text', maxlength: '100', 'aria-describedby': ids.timeHint });
-    var nameErr = h('p', { id: ids.nameErr, 'class': 'kc-fielderr', hidden: true });
     var phoneErr = h('p', { id: ids.phoneErr, 'class': 'kc-fielderr', hidden: true });
     var result = h('p', { 'class': 'kc-cbresult', role: 'status' });
     var send = h('button', { type: 'submit', 'class': 'kc-btn', text: t('cbSend') });
     var form = h('form', { 'class': 'kc-callback', novalidate: true, 'aria-labelledby': ids.title }, [
       h('h3', { id: ids.title, text: t('cbTitle') }),
-      field(ids.name, t('cbName'), name, nameErr),
+      field(ids.name, t('cbName'), name),
       field(ids.phone, t('cbPhone'), phone, phoneErr),
       field(ids.time, t('cbTime'), when, h('p', { id: ids.timeHint, 'class': 'kc-hint', text: t('cbTimeHint') })),
       send, result
@@ -688,18 +697,16 @@
     }
     form.addEventListener('submit', function (e) {
       e.preventDefault();
-      var okName = name.value.trim().length > 0;
-      var digits = phone.value.replace(/[^\d]/g, '');
-      var okPhone = /^[+\d][\d\s()-]*$/.test(phone.value.trim()) && digits.length >= 6 && digits.length <= 15;
-      invalid(name, nameErr, okName ? '' : t('cbNoName'));
+      var okPhone = /^\+?[0-9][0-9 ()-]{4,22}[0-9]$/.test(phone.value.trim());
       invalid(phone, phoneErr, okPhone ? '' : t('cbBadPhone'));
-      if (!okName) return name.focus();
       if (!okPhone) return phone.focus();
       send.setAttribute('aria-disabled', 'true');
       var body = { name: name.value.trim(), phone: phone.value.trim() };
+      if (!body.name) delete body.name;
       if (when.value.trim()) body.preferred_time = when.value.trim();
-      api('POST', conv('/callback'), body).then(function () {
+      api('POST', conv('/callback'), body).then(function (data) {
         els.callbackDone = true;
+        ((data && data.messages) || []).forEach(function (m) { addMessage(m); });
         while (form.firstChild) form.removeChild(form.firstChild);
         form.appendChild(h('p', { 'class': 'kc-cbresult', role: 'status', tabindex: '-1', text: t('cbDone') }));
         form.firstChild.focus();
@@ -719,7 +726,8 @@
     if (state.noEvents) return startPolling();
     var ctrl = new AbortController();
     state.stream = ctrl;
-    window.fetch(BASE + conv('/events'), {
+    var resume = state.lastEventId && /^\d+$/.test(state.lastEventId) ? '?after=' + state.lastEventId : '';
+    window.fetch(BASE + conv('/events') + resume, {
       headers: { Authorization: 'Bearer ' + state.token, Accept: 'text/event-stream' },
       credentials: 'omit', cache: 'no-store', signal: ctrl.signal
     }).then(function (res) {
@@ -767,14 +775,15 @@
   function dispatch(block) {
     var type = 'message', data = [];
     block.split('\n').forEach(function (line) {
-      if (line.indexOf('event:') === 0) type = line.slice(6).trim();
+      if (line.indexOf('id:') === 0) state.lastEventId = line.slice(3).trim();
+      else if (line.indexOf('event:') === 0) type = line.slice(6).trim();
       else if (line.indexOf('data:') === 0) data.push(line.slice(5).replace(/^ /, ''));
     });
     if (!data.length) return;
     var payload;
     try { payload = JSON.parse(data.join('\n')); } catch (e) { return; }
     if (type === 'message') onLiveMessage(payload);
-    else if (type === 'handoff') updateHandoff(payload.handoff !== undefined ? payload.handoff : payload);
+    else if (type === 'handoff') updateHandoff(payload && payload.handoff !== undefined ? payload.handoff : payload);
   }
   function onLiveMessage(m) {
     if (!m || m.role === 'citizen') return;
