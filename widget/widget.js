@@ -318,7 +318,7 @@
     els.badge.hidden = true;
     if (focus) els.input.focus();
     loadLanguages();
-    if (!state.started) start();
+    if (!state.started) start().catch(function () { /* the alert says what happened */ });
   }
   function close() {
     state.open = false; save();
@@ -335,8 +335,10 @@
     return createConversation();
   }
   function createConversation() {
+    if (state.creating) return state.creating;  // opening and a quick first message: one conversation
     var body = state.lang && state.lang !== 'sv' ? { language: state.lang } : {};
-    return api('POST', '/api/conversations', body).then(function (data) {
+    state.creating = api('POST', '/api/conversations', body).then(function (data) {
+      state.creating = null;
       state.id = data.conversation_id; state.token = data.token;
       setLanguage(data.language);
       save();
@@ -344,10 +346,12 @@
       (data.messages || []).forEach(function (m) { addMessage(m); });
       return data;
     }, function (err) {
+      state.creating = null;
       state.started = false;
-      showAlert(t('errStart'), function () { start(); });
+      showAlert(t('errStart'), function () { start().catch(function () {}); });
       throw err;
     });
+    return state.creating;
   }
   // After a reload: the transcript, without announcing old messages again.
   function restore() {
@@ -363,9 +367,9 @@
       state.started = false;
       if (err.status === 401 || err.status === 403 || err.status === 404) {
         resetConversation();
-        return start().then(function () { setStatus(t('restarted')); });
+        return start().then(function () { setStatus(t('restarted')); }, function () {});
       }
-      showAlert(err.status === 0 ? t('errNetwork') : t('errStart'), function () { start(); });
+      showAlert(err.status === 0 ? t('errNetwork') : t('errStart'), function () { start().catch(function () {}); });
     });
   }
   function resetConversation() {
@@ -401,8 +405,8 @@
   // Languages the assistant answers in first; the others (answers in Swedish and English,
   // a person with an interpreter) in a group that says so.
   function fillLanguages(list) {
-    var current = state.lang;
     var select = els.langSelect;
+    var current = select.value || state.lang;  // keep a choice the user is making right now
     while (select.firstChild) select.removeChild(select.firstChild);
     function option(l) {
       return h('option', { value: l.code, lang: l.code, dir: l.dir || (RTL[l.code] ? 'rtl' : 'ltr'), text: l.name || l.code });

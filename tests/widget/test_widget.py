@@ -272,6 +272,7 @@ def test_arabic_chosen_in_the_menu_renders_right_to_left(chat: Chat) -> None:
     chat.q(".kc-launcher").click()
     chat.wait_open()
     select = chat.q("#kc-lang")
+    chat.wait(lambda: chat.js("return R().querySelectorAll('#kc-lang option').length") > 2, what="the language list")
     names = chat.js("return [...R().querySelectorAll('#kc-lang option')].map(o => [o.value, o.textContent, o.lang])")
     assert ["sv", "Svenska", "sv"] in names and ["en", "English", "en"] in names
     assert ["ar", "العربية", "ar"] in names, "each language is named in its own language"
@@ -424,7 +425,7 @@ def test_reduced_motion_and_forced_colours(chat: Chat) -> None:
     chat.media(("prefers-reduced-motion", "reduce"))
     assert chat.js(opening) == 0, "no animation when the user asks for reduced motion"
 
-    chat.media(("forced-colors", "active"))
+    chat.media(("prefers-reduced-motion", "reduce"), ("forced-colors", "active"))
     chat.q("#kc-input").click()
     styles = chat.js(
         "const r = R(), css = e => getComputedStyle(e);"
@@ -434,3 +435,63 @@ def test_reduced_motion_and_forced_colours(chat: Chat) -> None:
     )
     assert styles == {"msg": "solid 2px", "launcher": "solid", "send": "solid", "focus": "solid 3px"}, styles
     chat.screenshot("16-forced-colors")
+
+
+@pytest.fixture
+def staff_client(request: pytest.FixtureRequest, gateway_url: str) -> Any:
+    """A logged-in contact-centre user on the live stack (skipped when pointed elsewhere)."""
+    import os
+    import subprocess
+    import sys
+
+    import httpx
+
+    if os.environ.get("WIDGET_GATEWAY_URL"):
+        pytest.skip("needs the live stack's database to create a staff account")
+    stack = request.getfixturevalue("live_stack")
+    if httpx.post(f"{gateway_url}/staff/api/login", json={"username": "x", "password": "y"}).status_code == 404:
+        pytest.skip("this gateway has no staff console API")
+    password = "widget-test-password-0123"
+    created = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "staff-user", "--username", "anna.widget", "--display-name", "Anna",
+         "--role", "staff", "--password-stdin"],
+        input=password + "\n", env=stack._env(), cwd=str(Path(__file__).resolve().parent.parent.parent),
+        capture_output=True, text=True, timeout=60,
+    )
+    assert created.returncode == 0 or "exists" in created.stderr, created.stderr
+    client = httpx.Client(base_url=gateway_url, timeout=20)
+    login = client.post("/staff/api/login", json={"username": "anna.widget", "password": password})
+    assert login.status_code == 200, login.text
+    client.headers["X-CSRF-Token"] = login.json()["csrf_token"]
+    yield client
+    client.close()
+
+
+def test_a_person_answers_live_over_the_event_stream(chat: Chat, staff_client: Any) -> None:
+    """The real handoff: queue → a person claims and replies → back to the assistant."""
+    open_and_ask(chat, "jag vill prata med en människa")
+    chat.wait(lambda: "kö" in banner(chat), what="the queue banner")
+    chat.wait(lambda: chat.js("return window.__kc.calls.some(c => c.url.includes('/events'))"), what="the event stream")
+    saved = chat.js("return JSON.parse(sessionStorage.getItem('karlstad-chat:' + location.origin))")
+    transcript = staff_client.get(f"/api/conversations/{saved['id']}/messages",
+                                  headers={"Authorization": "Bearer " + saved["token"]}).json()
+    ticket = transcript["handoff"]["ticket_id"]
+
+    assert staff_client.post(f"/staff/api/tickets/{ticket}/claim").status_code == 200
+    chat.wait(lambda: "Anna på Kontaktcenter svarar dig nu" in banner(chat), what="the claimed banner")
+    reply = staff_client.post(f"/staff/api/tickets/{ticket}/messages", json={"text": "Hej! Vad kan jag hjälpa dig med?"})
+    assert reply.status_code == 200, reply.text
+    chat.wait(lambda: any(m["role"] == "staff" and m["text"] == "Hej! Vad kan jag hjälpa dig med?" for m in chat.messages()),
+              what="the staff reply")
+    assert chat.js("return [...R().querySelectorAll('.kc-staff .kc-who')].pop().textContent") == "Anna, Kontaktcenter"
+    assert [m["text"] for m in chat.messages()].count("Hej! Vad kan jag hjälpa dig med?") == 1, "shown once"
+    chat.axe_check("a person is answering (live)")
+    chat.screenshot("17-staff-live")
+
+    assert staff_client.post(f"/staff/api/tickets/{ticket}/return").status_code == 200
+    chat.wait(lambda: "AI-assistenten igen" in banner(chat), what="back to the assistant")
+    before = chat.bot_count()
+    chat.q("#kc-input").send_keys(QUESTION, Keys.ENTER)
+    answer = chat.wait_bot_after(before)[-1]
+    assert answer["role"] == "bot" and answer["links"], "the assistant answers again"
+    chat.screenshot("18-back-to-assistant-live")
