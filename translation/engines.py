@@ -241,7 +241,6 @@ class CTranslate2Translator(_LazyModel):
             beam_size=self.beam_size,
             max_decoding_length=self.max_decoding_length,
             return_scores=True,
-            normalize_scores=True,  # score / length = mean log-probability per token
             use_vmap=bool(self.use_vmap),
         )
         results = []

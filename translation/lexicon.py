@@ -42,7 +42,7 @@ WORDS: Mapping[str, frozenset[str]] = {
         helgen vecka veckan veckor morgon kväll natt tolk arabiska engelska svar svaret
         nar ar pa hjalp nagon nagot hjalpa forskola skolan oppet oppnar oppettider fa
         atervinning sok soker ansoka behover kor kop kopa mojligt ocksa fran
-        for tva manga vill mej dej sej också tyvärr jättebra toppen super hejdå hejda
+        for tva manga vill mej dej sej också tyvärr jättebra toppen super hejdå hejda ok
         """
     ),
     "en": _words(

@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from translation.errors import LanguageError
+from translation.evaluation import evaluate, load_labelled
+from translation.langid import METHODS, ChatLanguageDetector
+from translation.protect import Glossary
+
+DATA = Path(__file__).parent / "data"
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def detector() -> ChatLanguageDetector:
+    return ChatLanguageDetector(place_names=Glossary.load().places)
+
+
+def test_heldout_accuracy_meets_targets(detector: ChatLanguageDetector) -> None:
+    rows = load_labelled(DATA / "langid_heldout.tsv")
+    assert len([r for r in rows if r.label == "sv"]) >= 150
+    acc = evaluate(lambda text: detector.detect(text).code, rows)
+    assert acc.overall >= 0.97, acc.errors
+    assert acc.of_label("sv") >= 0.995, [e for e in acc.errors if e[0] == "sv"]
+    for script_language in ("ar", "ru", "th", "ti", "ku"):
+        assert acc.of_label(script_language) >= 0.95, script_language
+
+
+def test_tune_and_heldout_sets_do_not_overlap() -> None:
+    tune = {r.text for r in load_labelled(DATA / "langid_tune.tsv")}
+    heldout = {r.text for r in load_labelled(DATA / "langid_heldout.tsv")}
+    assert len(heldout) >= 30 * 18 and not tune & heldout
+
+
+def test_explicit_choice_always_wins(detector: ChatLanguageDetector) -> None:
+    found = detector.detect("hej jag vill prata svenska", current="sv", explicit="ar")
+    assert (found.code, found.method, found.confidence) == ("ar", "explicit", 1.0)
+    assert detector.detect("hello", explicit="sv-SE").code == "sv"
+
+
+def test_malformed_language_code_is_refused_with_a_clear_message(detector: ChatLanguageDetector) -> None:
+    with pytest.raises(LanguageError, match=r"'12x' is not an ISO 639 code"):
+        detector.detect("hej", explicit="12x")
+
+
+def test_danish_and_norwegian_are_served_in_swedish(detector: ChatLanguageDetector) -> None:
+    found = detector.detect("hvordan søger jeg om byggetilladelse hos kommunen")
+    assert found.code == "sv" and found.detected in ("da", "no")
+
+
+def test_bosnian_croatian_serbian_are_one_group(detector: ChatLanguageDetector) -> None:
+    assert detector.detect("gdje je gradska knjižnica").code == "sh"
+    cyrillic = detector.detect("где је градска библиотека")
+    assert (cyrillic.code, cyrillic.detected) == ("sh", "sr")
+
+
+def test_script_routing_inside_arabic_and_ethiopic(detector: ChatLanguageDetector) -> None:
+    assert detector.detect("کتابخانه کجاست").code == "fa"
+    assert detector.detect("کتێبخانەی شار لە کوێیە").code == "ku"
+    assert detector.detect("زما زوی په ښوونځي کې دی").code == "ps"
+    assert detector.detect("أين المكتبة من فضلك").code == "ar"
+    assert detector.detect("ቤት መጻሕፍቲ ኣበይ እዩ").code == "ti"
+    assert detector.detect("ቤተ መጻሕፍቱ የት ነው").code == "am"
+    assert detector.detect("สวัสดีครับ").method == "script"
+
+
+def test_short_swedish_without_dots_stays_swedish(detector: ChatLanguageDetector) -> None:
+    for text in ("soptunna?", "tack", "nar oppnar biblioteket", "Kronoparken", "ok"):
+        assert detector.detect(text).code == "sv", text
+
+
+def test_conversation_language_is_sticky_without_strong_evidence(detector: ChatLanguageDetector) -> None:
+    ok = detector.detect("ok", current="ar")
+    assert (ok.code, ok.method) == ("ar", "sticky")
+    # A different script is strong evidence.
+    assert detector.detect("أريد التحدث مع شخص", current="sv").code == "ar"
+    # Ambiguous Arabic-script greeting keeps the conversation's Persian.
+    assert detector.detect("سلام", current="fa").code == "fa"
+    # A clear sentence in another language switches.
+    assert detector.detect("where can I find the city library please", current="sv").code == "en"
+
+
+def test_every_detection_names_a_known_method(detector: ChatLanguageDetector) -> None:
+    for text in ("hej", "", "12345", "[telefon]", "hello there", "Привет"):
+        assert detector.detect(text).method in METHODS
+
+
+def test_detect_cli_prints_code_and_confidence_per_line() -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "translation.detect"],
+        input="hej hur mår du\nwhere is the library\nمرحبا\n",
+        capture_output=True, text=True, cwd=REPO, timeout=120, check=True,
+    )
+    lines = [line.split("\t") for line in run.stdout.splitlines()]
+    assert [code for code, _ in lines] == ["sv", "en", "ar"]
+    assert all(0.0 <= float(conf) <= 1.0 for _, conf in lines)
