@@ -253,7 +253,10 @@ class TranslationService:
             logger.error("translate %s->%s failed: %s", src, tgt, type(exc).__name__)
             return self._refuse(text, src, tgt, "engine_error", tier)
         restored: list[str] = []
+        floor = self.registry.quality.min_mean_logprob
         for source, prot, res in zip(sentences, protected, results, strict=True):
+            if res.score is not None and res.score < floor:  # unsure: nothing else matters
+                return self._refuse(text, src, tgt, "low_score", tier, res)
             try:
                 restored_text = self.protector.restore(res.text, prot)
             except PlaceholderError:

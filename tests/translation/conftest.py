@@ -12,6 +12,11 @@ import tiny_models as tm
 DATA = Path(__file__).parent / "data"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # MarianTokenizer recommends sacremoses (Moses pre-processing), which is not used here.
+    config.addinivalue_line("filterwarnings", "ignore:Recommended. pip install sacremoses")
+
+
 @pytest.fixture(scope="session")
 def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("models")
