@@ -138,7 +138,8 @@ class MarianTranslator(_LazyModel):
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*sacremoses.*")
             self._tokenizer = MarianTokenizer.from_pretrained(str(self.model_dir))
-        self._model = MarianMTModel.from_pretrained(str(self.model_dir)).eval()
+        self._model = MarianMTModel.from_pretrained(str(self.model_dir))
+        self._model.eval()
 
     def translate(self, texts: list[str], src: str, tgt: str) -> list[TranslationResult]:
         if not texts:

@@ -28,7 +28,7 @@ import logging
 import math
 import re
 import threading
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
@@ -124,10 +124,6 @@ class ChatLanguageDetector:
         self._places = frozenset(w for name in place_names for w in scripts.words_of(name))
         self._factory: DetectorFactory | None = None
         self._lock = threading.Lock()
-        owners: Counter[str] = Counter()
-        for words in lexicon.WORDS.values():
-            owners.update(words)
-        self._owners = owners
 
     # -- public -----------------------------------------------------------------------
     def detect(
@@ -219,15 +215,17 @@ class ChatLanguageDetector:
                 return Detection(current, 0.6, "sticky", current)
         return Detection(best, confidence, method, raw)
 
-    def _evidence(self, text: str, tokens: list[str]) -> tuple[Counter[str], Counter[str]]:
-        words: Counter[str] = Counter()
+    def _evidence(
+        self, text: str, tokens: list[str]
+    ) -> tuple[defaultdict[str, float], defaultdict[str, float]]:
+        words: defaultdict[str, float] = defaultdict(float)
         for token in tokens:
             owners = [lang for lang, vocab in lexicon.WORDS.items() if token in vocab]
             for lang in owners:
                 words[lang] += 1.0 / len(owners)
             if token in self._places and not owners:
                 words["sv"] += self.tuning.place_weight / self.tuning.word_weight
-        letters: Counter[str] = Counter()
+        letters: defaultdict[str, float] = defaultdict(float)
         lowered = text.lower()
         for ch in set(lowered):
             for lang, weight in lexicon.LETTERS.get(ch, {}).items():

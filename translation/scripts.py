@@ -10,7 +10,7 @@ default); `ScriptGuess.decisive` says whether the letters settled it.
 from __future__ import annotations
 
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 _RANGES: tuple[tuple[str, int, int], ...] = (
@@ -76,14 +76,17 @@ class ScriptGuess:
     scores: dict[str, float]
 
 
+Scores = defaultdict[str, float]
+
+
 def _letter_counts(text: str, letters: dict[str, str]) -> Counter[str]:
     return Counter(lang for lang in map(letters.get, text) if lang)
 
 
 def _score(
     text: str, tokens: list[str], letters: dict[str, str], words: dict[str, frozenset[str]]
-) -> Counter[str]:
-    scores: Counter[str] = Counter()
+) -> Scores:
+    scores: Scores = defaultdict(float)
     for lang, n in _letter_counts(text, letters).items():
         scores[lang] += float(n)
     for token in tokens:
@@ -138,8 +141,8 @@ def words_of(text: str) -> list[str]:
     return [w.lower() for w in _WORD_RE.findall(text)]
 
 
-def _pick(scores: Counter[str], default: str, current: str | None, group: tuple[str, ...]) -> ScriptGuess:
-    ranked = scores.most_common()
+def _pick(scores: Scores, default: str, current: str | None, group: tuple[str, ...]) -> ScriptGuess:
+    ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
     if not ranked or ranked[0][1] <= 0:
         code = current if current in group else default
         return ScriptGuess(code, False, dict(scores))

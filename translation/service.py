@@ -83,7 +83,9 @@ class _Route:
         with self._lock:
             if self._translator is None:
                 engines = [self.service.engine_for(h) for h in self.hops]
-                inner: Translator = engines[0] if len(engines) == 1 else PivotTranslator(*engines)
+                inner: Translator = (
+                    engines[0] if len(engines) == 1 else PivotTranslator(engines[0], engines[1])
+                )
                 revision = " + ".join(
                     self.service.registry.models[h.model].resolved_revision() for h in self.hops
                 )
