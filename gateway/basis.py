@@ -25,6 +25,30 @@ GENESIS = "0" * 64
 LOW_CONFIDENCE = 0.6
 
 
+FALLBACK_ACTIONS = frozenset({"action_fallback", "action_default_fallback"})
+
+
+def answer_confidence(nlu: dict[str, Any] | None) -> float | None:
+    """How sure the assistant was of what it understood (0-1), or None without a parse.
+
+    With a retrieval topic both the intent and the topic had to be right, so the lower of
+    the two confidences counts; otherwise the intent's.
+    """
+    if not nlu:
+        return None
+    values = [nlu.get("confidence")]
+    if nlu.get("topic"):
+        values.append(nlu.get("topic_confidence"))
+    numbers = [float(v) for v in values if isinstance(v, (int, float))]
+    return min(numbers) if numbers else None
+
+
+def is_fallback(record: dict[str, Any]) -> bool:
+    nlu = record.get("nlu") or {}
+    policy = record.get("policy") or {}
+    return nlu.get("intent") == "nlu_fallback" or policy.get("action") in FALLBACK_ACTIONS
+
+
 def canonical(record: dict[str, Any]) -> bytes:
     body = {k: v for k, v in record.items() if k != "hash"}
     return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
@@ -60,7 +84,7 @@ def append(conn: Connection, record: dict[str, Any], created_at: datetime) -> di
     record["prev_hash"] = head.hash
     record["hash"] = record_hash(record)
     nlu = record.get("nlu") or {}
-    confidence = nlu.get("confidence")
+    confidence = answer_confidence(nlu)
     conn.execute(
         insert(basis_records).values(
             id=record["id"],
@@ -72,7 +96,7 @@ def append(conn: Connection, record: dict[str, Any], created_at: datetime) -> di
             language=(record.get("language") or {}).get("code", "sv"),
             confidence=f"{confidence:.3f}" if isinstance(confidence, float) else None,
             handoff_reason=(record.get("handoff") or {}).get("reason"),
-            fallback=bool(nlu.get("intent") == "nlu_fallback"),
+            fallback=is_fallback(record),
             record=record,
             prev_hash=record["prev_hash"],
             hash=record["hash"],

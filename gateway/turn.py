@@ -238,7 +238,9 @@ class TurnService:
             "user_text_masked": masked.text,
             "pii_masked": masked.kinds,
             "language": language,
-            "translation_in": _translation_dict(translation_in),
+            "translation_in": (
+                {**(_translation_dict(translation_in) or {}), "text_sv": text_sv} if translation_in else None
+            ),
             "text_sv": text_sv,
             "nlu": nlu,
             "policy": self._policy(reply),
@@ -303,9 +305,10 @@ class TurnService:
         return TurnResult(conversation_id, _merge(language, self.translator, lang), outgoing, status, citizen.id)
 
     # ---- helpers ------------------------------------------------------------------
-    def _nlu(self, reply: RasaReply | None) -> dict[str, Any] | None:
-        if reply is None:
-            return None
+    def _nlu(self, reply: RasaReply | None) -> dict[str, Any]:
+        if reply is None:  # not sent to Rasa: the record keeps the same keys, all empty
+            return {"model_id": None, "intent": None, "confidence": None, "ranking": [],
+                    "topic": None, "topic_confidence": None, "topic_ranking": [], "entities": []}
         parse = reply.parse
         intent = parse.get("intent") or {}
         selector = parse.get("response_selector") or {}

@@ -1,0 +1,1 @@
+"""Server-rendered pages (plain Python with escaping; no template engine needed)."""
