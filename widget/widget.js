@@ -428,6 +428,7 @@
     setUi(code);
     if (!state.id) return;
     api('POST', conv('/language'), { language: code }).then(function (language) {
+      if (els.langSelect.value !== code) return;  // the user has already chosen another one
       setLanguage({ code: code, name: language && language.name, dir: language && language.dir });
       setStatus(t('langNow', name));
     }, function (err) { handleError(err, function () { chooseLanguage(code); }); });
@@ -738,10 +739,9 @@
       if (res.status === 404 || res.status === 405) { state.noEvents = true; throw new ApiError(res.status, 'no_events'); }
       if (res.status === 401 || res.status === 403) throw new ApiError(res.status, 'auth');
       if (!res.ok || !res.body) throw new ApiError(res.status, 'stream');
-      var resumed = state.streamFails > 0;
       state.streamFails = 0;
       if (els.banner.getAttribute('data-reconnecting')) { els.banner.removeAttribute('data-reconnecting'); renderHandoff(state.handoff, true); }
-      if (resumed) resync();
+      resync();  // whatever arrived before the stream was open (duplicates are skipped by id)
       return readStream(res.body.getReader());
     }).then(function () {
       throw new ApiError(0, 'ended');
