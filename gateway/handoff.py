@@ -150,7 +150,7 @@ def priority_for(reason: str, acute: bool) -> int:
     return 2
 
 
-def _aware(moment: datetime) -> datetime:
+def aware(moment: datetime) -> datetime:
     """SQLite returns naive datetimes; everything here is stored in UTC."""
     return moment if moment.tzinfo else moment.replace(tzinfo=utcnow().tzinfo)
 
@@ -317,7 +317,7 @@ class HandoffQueue:
         return [self._summary(r, now, None) for r in rows]
 
     def _summary(self, row: Any, now: datetime, last_message: datetime | None) -> dict[str, Any]:
-        created = _aware(row.created_at)
+        created = aware(row.created_at)
         return {
             "id": row.id,
             "conversation_id": row.conversation_id,
@@ -331,7 +331,7 @@ class HandoffQueue:
             "claimed_by_name": row.claimed_by_name,
             "callback": row.callback,
             "outcome": row.outcome,
-            "closed_at": _aware(row.closed_at).isoformat() if row.closed_at else None,
+            "closed_at": aware(row.closed_at).isoformat() if row.closed_at else None,
             "last_citizen_message_at": last_message.isoformat() if last_message else None,
         }
 
@@ -344,7 +344,7 @@ class HandoffQueue:
             .where(messages.c.conversation_id.in_(conversation_ids), messages.c.role == "citizen")
             .group_by(messages.c.conversation_id)
         ).all()
-        return {cid: _aware(at) for cid, at in rows if at is not None}
+        return {cid: aware(at) for cid, at in rows if at is not None}
 
     def detail(self, conn: Connection, ticket_id: str) -> dict[str, Any]:
         """Everything the console shows for one ticket: reasoning, transcript, notes, history."""
@@ -379,17 +379,17 @@ class HandoffQueue:
                     "machine_translated": bool(m.machine_translated),
                     "author": m.author,
                     "source": m.source,
-                    "created_at": _aware(m.created_at).isoformat(),
+                    "created_at": aware(m.created_at).isoformat(),
                 }
                 for m in transcript
             ],
             "notes": [
-                {"id": n.id, "author": n.author, "text": n.text, "created_at": _aware(n.created_at).isoformat()}
+                {"id": n.id, "author": n.author, "text": n.text, "created_at": aware(n.created_at).isoformat()}
                 for n in notes
             ],
             "history": [
                 {"actor": h.actor, "action": h.action, "detail": h.detail,
-                 "created_at": _aware(h.created_at).isoformat()}
+                 "created_at": aware(h.created_at).isoformat()}
                 for h in history
             ],
         }
@@ -519,7 +519,7 @@ class HandoffQueue:
 
     @staticmethod
     def _waited(ticket: Any, now: datetime) -> int:
-        return max(0, int((now - _aware(ticket.created_at)).total_seconds()))
+        return max(0, int((now - aware(ticket.created_at)).total_seconds()))
 
     @staticmethod
     def add_messages(

@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 
 from gateway import pubsub
 from gateway.deps import ConversationDep, ServicesDep
-from gateway.handoff import citizen_texts
+from gateway.handoff import aware, citizen_texts
 from gateway.services import Services
 from gateway.store import messages
 
@@ -70,7 +70,7 @@ def message_out(services: Services, m: Any) -> dict[str, Any]:
         "basis_id": get("basis_id"),
         "buttons": get("buttons") or [],
         "author": get("author"),
-        "created_at": created.isoformat() if created is not None else None,
+        "created_at": aware(created).isoformat() if created is not None else None,
     }
 
 
@@ -95,19 +95,16 @@ def _since(services: Services, conversation_id: str, after: int) -> tuple[list[A
     return [r for r in rows if r.role in ("staff", "system")], newest, status
 
 
-def _status(services: Services, conversation_id: str) -> dict[str, Any] | None:
-    with services.store.connect() as conn:
-        return services.handoff.latest_status(conn, conversation_id)
-
-
 async def citizen_stream(
     services: Services, broker: pubsub.LocalBroker, conversation_id: str, after: int | None
 ) -> AsyncIterator[str]:
     async with broker.subscribe(f"conversation:{conversation_id}", "queue") as subscription:
         # Subscribed first, then read: nothing committed after this point can be missed.
         last = after if after is not None else await services.store.run(_max_seq, services, conversation_id)
-        status = await services.store.run(_status, services, conversation_id)
+        rows, last, status = await services.store.run(_since, services, conversation_id, last)
         yield "retry: 2000\n\n" + sse("handoff", status)
+        for row in rows:  # what was missed while disconnected
+            yield sse("message", message_out(services, row), row.seq)
         while True:
             poke = await subscription.get(HEARTBEAT_S)
             if poke is None:

@@ -78,6 +78,14 @@ async def start_conversation(client: httpx.AsyncClient, **body: Any) -> tuple[st
     return data["conversation_id"], {"Authorization": f"Bearer {data['token']}"}
 
 
+async def warm_up(client: httpx.AsyncClient) -> None:
+    """One ordinary turn, so lazily loaded parts (language detection) are loaded before a
+    test measures latency; the first turn after start-up is slower by design."""
+    cid, auth = await start_conversation(client)
+    response = await client.post(f"/api/conversations/{cid}/messages", headers=auth, json={"text": "Hej!"})
+    assert response.status_code == 200, response.text
+
+
 @dataclass
 class Served:
     url: str
