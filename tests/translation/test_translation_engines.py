@@ -121,3 +121,24 @@ def test_cache_evicts_least_recently_used() -> None:
     cached.translate(["c"], "sv", "en")  # evicts b
     cached.translate(["a", "b"], "sv", "en")
     assert inner.calls == 4 and len(cached) == 2
+
+
+def test_vocabulary_map_from_the_download_script_keeps_translations(models_dir: Path, tmp_path: Path) -> None:
+    import importlib.util
+    import shutil
+
+    from translation.registry import ModelSpec
+
+    script = Path(__file__).resolve().parents[2] / "scripts" / "download_models.py"
+    module_spec = importlib.util.spec_from_file_location("download_models", script)
+    assert module_spec is not None and module_spec.loader is not None
+    download_models = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(download_models)
+
+    shutil.copytree(models_dir / "tiny-sv-en" / "hf", tmp_path / "m" / "hf")
+    spec = ModelSpec("m", "local/m", "main", "ct2", tmp_path / "m")
+    download_models.convert(spec, use_vmap=True)
+    vmapped = CTranslate2Translator(spec.ct2_dir, "m")
+    assert [r.text for r in vmapped.translate(SOURCES, "sv", "en")] == EXPECTED
+    assert vmapped.use_vmap is True
+    assert "▁hej" not in (spec.ct2_dir / "vmap.txt").read_text(encoding="utf-8")  # source-only piece
