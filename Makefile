@@ -2,8 +2,10 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-PY310 ?= $(shell command -v python3.10 2>/dev/null || ls -1 $(HOME)/.pyenv/versions/3.10*/bin/python3.10 2>/dev/null | tail -n 1)
-PY311 ?= $(shell command -v python3.11 2>/dev/null || ls -1 $(HOME)/.pyenv/versions/3.11*/bin/python3.11 2>/dev/null | tail -n 1)
+# The first candidate that actually runs (a pyenv shim may exist without that version active).
+find_python = $(shell for p in $$(command -v python$(1)) $$(ls -1 $(HOME)/.pyenv/versions/$(1).*/bin/python$(1) 2>/dev/null) /usr/bin/python$(1) /usr/local/bin/python$(1); do "$$p" -c "import sys; assert '%d.%d' % sys.version_info[:2] == '$(1)'" >/dev/null 2>&1 && { echo "$$p"; break; }; done)
+PY310 ?= $(call find_python,3.10)
+PY311 ?= $(call find_python,3.11)
 RASA_VENV := .venv-rasa
 APP_VENV  := .venv
 export RASA_TELEMETRY_ENABLED := false
@@ -74,3 +76,6 @@ audit-verify: setup
 
 clean:
 	rm -rf var/logs var/reports tests/artifacts
+
+print-pythons:
+	@echo "PY310=$(PY310)"; echo "PY311=$(PY311)"
