@@ -78,7 +78,8 @@ PATTERNS: dict[str, tuple[tuple[str, str], ...]] = {
         ("self_harm_en", r"\b(?:hurt|hurting|cut|cutting|harm|harming) myself\b|\bself ?harm\w*"),
         ("overdose_en", r"\boverdos\w*"),
         ("despair_en", r"\bdisappear forever\b|\bgoodbye (?:letter|note)\b|\bsuicide note\b"
-                       r"|\bbetter off without me\b|\bwants? to die\b|\b(?:going to|want to|will) end it\b"
+                       r"|\bbetter off without me\b|\bmiss me if i died\b|\bif i wasn't (?:here|around)\b"
+                       r"|\btired of living\b|\bwants? to die\b|\b(?:going to|want to|will) end it\b"
                        r"|\bwant to jump\b|\bcan't go on\b|\bwant it all to stop\b|\bsaved up pills\b"),
     ),
     "sensitive/child_at_risk": (
@@ -89,20 +90,22 @@ PATTERNS: dict[str, tuple[tuple[str, str], ...]] = {
                              r"|\bfår ingen mat\b|\btar inte hand om (?:oss|barnen|mig)\b"
                              r"|\bsexuella meddelanden\b|\bgör saker mot (?:henne|honom|mig)\b"
                              r"|\bblir inlåst\b|\bingen vuxen\b|\b(?:vågar inte|inte vågar) gå hem\b"
-                             r"|\bslå (?:sitt|sina) barn\b"
+                             r"|\bslå (?:sitt|sina) barn\b|\brymt hemifrån\b"
+                             r"|\bbarn\w* (?:\w+ ){0,5}(?:blåmärken|hungriga|smutsiga)\b"
+                             r"|\b(?:föräldrar|mamma|pappa)\w* (?:\w+ ){0,2}knarkar\b"
                              r"|\b(?:hennes|hans) " + _SV_CLOSE + r" " + _SV_HURT + r" (?:henne|honom)\b"),
         ("child_hurt_en", r"\b" + _EN_HURT + r" (?:my|the|his|her|their) " + _EN_CHILD + r"\b"),
         ("child_harm_en", r"\bchild abuse\b|\b(?:child|children|kids?) (?:is |are )?being"
                           r" (?:abused|neglected|hurt)\b|\bsexual(?:ly)? abus\w*"),
         ("child_neglect_en", r"\bworried about a child\b|\bleft alone\b|\bdon't look after\b"
-                             r"|\bsexual messages\b|\b(?:gets|getting|got) beaten at home\b"
+                             r"|\bsexual messages\b|\b(?:get|gets|getting|got) (?:beaten|hit) at home\b"
                              r"|\b(?:her|his) " + _EN_CLOSE + r" " + _EN_HURT + r" (?:her|him)\b"
                              r"|\bcrying for hours\b"),
     ),
     "sensitive/violence_close_relationship": (
-        ("close_hurt_sv", r"\b" + _SV_CLOSE + r" (?:\w+ ){0,3}?" + _SV_IDIOM + _SV_HURT + r" mig\b"),
-        ("close_hurt_other_sv", _SV_IDIOM + r"\b" + _SV_HURT + r" (?:min|mitt|mina) " + _SV_CLOSE
-                                + r"\b"),
+        ("close_hurt_sv", r"\b" + _SV_CLOSE + r" (?:\w+ ){0,3}?" + _SV_IDIOM + _SV_HURT + r"(?: att \w+)? mig\b"),
+        ("close_hurt_other_sv", _SV_IDIOM + r"\b" + _SV_HURT + r" (?:(?:min|mitt|mina) " + _SV_CLOSE
+                                + r"|mamma|pappa)\b"),
         ("pronoun_hurt_sv", r"\b(?:han|hon|de) (?:\w+ ){0,2}?" + _SV_IDIOM + _SV_HURT + r" mig\b"),
         ("beaten_sv", r"\b(?:blir|blev|har blivit|är) (?:\w+ )?(?:slagen|misshandlad|våldtagen"
                       r"|sparkad|strypt)\b"),
@@ -118,7 +121,7 @@ PATTERNS: dict[str, tuple[tuple[str, str], ...]] = {
         ("abuse_words_en", r"\bdomestic (?:violence|abuse)\b|\bbeing abused\b|\babusive"
                            r" (?:partner|husband|wife|boyfriend|girlfriend|relationship)\b"
                            r"|\braped\b|\brape\b|\bforced (?:marriage|to marry)\b"
-                           r"|\bwomen's shelter\b|\bhonou?r (?:violence|crime|based)\b"),
+                           r"|\bwomen's shelter\b|\babused by my\b|\bhonou?r (?:violence|crime|based)\b"),
         ("fear_close_en", r"\bafraid (?:to go home|of my " + _EN_CLOSE + r")\b|\bforcing me to"
                           r" (?:get )?marr\w*|\bcontrols my money\b"),
     ),
@@ -134,13 +137,16 @@ PATTERNS: dict[str, tuple[tuple[str, str], ...]] = {
                      r"|\brånad\b|\butpressa\w*|\bnakenbilder\b|\bhotbrev\w*|\bbröt sig in\b"
                      r"|\bbryter sig in\b|\bförsöker ta sig in\b|\bska (?:\w+ ){0,3}skada mig\b"
                      r"|\bslå ihjäl mig\b|\bvapen på skolan\b|\bhotat att\b|\böverfallen\b"
-                     r"|\btrakasserar mig\b|\bbränna ner (?:mitt|vårt) hus\b"),
+                     r"|\btrakasserar mig\b|\battackerade mig\b|\növerföll mig\b|\bnedslagen\b"
+                     r"|\butsatt för (?:ett )?brott\b|\bstalk\w*|\bskrämmer mig\b|\bmed (?:en )?(?:kniv|pistol"
+                     r"|vapen)\b|\bbränna ner (?:mitt|vårt) hus\b"),
         ("kill_threat_en", r"\b(?:going to|gonna|will|wants to|tried to|threaten(?:s|ed)? to)"
                            r" (?:kill|hurt|stab|shoot) (?:me|us|my)\b|\bdeath threats?\b"),
         ("threat_en", r"\bthreaten(?:s|ed|ing)? me\b|\b(?:has|had|with) a (?:gun|knife|weapon)\b"
                       r"|\bbomb threat\b|\b(?:was|been|got) stabbed\b"),
         ("crime_en", r"\bfollowing me\b|\bbreak(?:ing)? into my\b|\bbroke into my\b|\brobbed\b"
-                     r"|\bbeaten up\b|\bblackmail\w*|\bthreatening my\b"),
+                     r"|\bbeaten up\b|\bblackmail\w*|\bthreatening my\b|\bassaulted\b|\battacked me\b"
+                     r"|\bmugged\b|\bstalk(?:ing|ed|s)? me\b|\bstalker\b"),
     ),
 }
 ACUTE = frozenset(PATTERNS)

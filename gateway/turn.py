@@ -29,6 +29,7 @@ from gateway.handoff import HandoffQueue
 from gateway.rasa_client import BotMessage, RasaClient, RasaReply, RasaUnavailableError
 from gateway.safety import SAFETY_SOURCE, SafetyHit, SafetyLexicon, safety_info
 from gateway.store import Store, conversations, messages, utcnow
+from translation.errors import TranslationError
 from translation.masking import mask_pii
 
 logger = logging.getLogger(__name__)
@@ -360,7 +361,7 @@ class TurnService:
         # No trustworthy translation: say so in their language when we have a verified
         # line, and give the answer in Swedish and English.
         out: list[Outgoing] = []
-        notice = self.translator.notice("no_translation", lang)
+        notice = self._notice("no_translation", lang)
         english = answer.text("en") if answer else None
         sv = Outgoing(text=text, language="sv", source=source, response_id=message.response_id,
                       text_sv=text_sv, buttons=message.buttons,
@@ -374,6 +375,15 @@ class TurnService:
                                 response_id=message.response_id, text_sv=text_sv))
         return out
 
+    def _notice(self, key: str, lang: str) -> str | None:
+        """A verified line for ``key`` in ``lang``, or None. The translation library raises
+        for a key it does not define (e.g. ``welcome``, ``safety_info``); that must mean
+        "no verified line", never a failed turn — least of all on the safety path."""
+        try:
+            return self.translator.notice(key, lang)
+        except TranslationError:
+            return None
+
     def _translate_short(self, text: str, lang: str) -> str:
         result = self.translator.from_swedish(text, lang)
         return str(result.text) if result.ok else text
@@ -383,7 +393,7 @@ class TurnService:
         if lang in NATIVE:
             return [Outgoing(text=texts.text(key, lang), language=lang, source=source,
                              response_id=f"gateway/{key}", text_sv=sv)]
-        notice = self.translator.notice(key, lang)
+        notice = self._notice(key, lang)
         out = []
         if notice:
             out.append(Outgoing(text=notice, language=lang, source=source,
@@ -405,7 +415,7 @@ class TurnService:
             return [Outgoing(text=safety_info(lang), language=lang, source=SAFETY_SOURCE,
                              response_id="gateway/safety_info", text_sv=sv)]
         out = []
-        notice = self.translator.notice("safety_info", lang)
+        notice = self._notice("safety_info", lang)
         if notice:
             out.append(Outgoing(text=notice, language=lang, source=SAFETY_SOURCE,
                                 response_id="gateway/safety_info", text_sv=sv))

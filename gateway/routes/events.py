@@ -64,7 +64,7 @@ def message_out(services: Services, m: Any) -> dict[str, Any]:
         "role": get("role"),
         "text": get("text"),
         "language": get("language"),
-        "dir": _dir(services, get("language")),
+        "dir": _dir(services, str(get("language"))),
         "source": get("source"),
         "machine_translated": bool(get("machine_translated")),
         "basis_id": get("basis_id"),

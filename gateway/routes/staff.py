@@ -292,12 +292,16 @@ async def close(ticket_id: str, body: CloseBody, services: ServicesDep, user: St
 
 
 # ---- live updates ---------------------------------------------------------------------
-async def _staff_stream(broker: pubsub.LocalBroker) -> AsyncIterator[str]:
+async def _staff_stream(services: Services, broker: pubsub.LocalBroker, session_id: str) -> AsyncIterator[str]:
     async with broker.subscribe("staff") as subscription:
         yield "retry: 2000\n\n" + sse("hello", {})
         while True:
             poke = await subscription.get(HEARTBEAT_S)
             if poke is None:
+                # Quiet for a while: is the session still valid (not expired, not logged out)?
+                if await services.store.run(staff_auth.lookup, services.store, session_id) is None:
+                    yield sse("logged_out", {})
+                    return
                 yield ": keep-alive\n\n"
                 continue
             _, event = poke
@@ -305,9 +309,11 @@ async def _staff_stream(broker: pubsub.LocalBroker) -> AsyncIterator[str]:
 
 
 @api.get("/events")
-async def staff_events(services: ServicesDep, _: StaffDep) -> StreamingResponse:
+async def staff_events(request: Request, services: ServicesDep, _: StaffDep) -> StreamingResponse:
     broker = await pubsub.broker_for(services)
-    return StreamingResponse(_staff_stream(broker), media_type="text/event-stream", headers=STREAM_HEADERS)
+    session: staff_auth.Session = request.state.staff_session
+    return StreamingResponse(_staff_stream(services, broker, session.id), media_type="text/event-stream",
+                             headers=STREAM_HEADERS)
 
 
 async def setup(app: FastAPI, services: Services) -> None:

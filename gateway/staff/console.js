@@ -150,6 +150,7 @@
     source.addEventListener("open", () => { live.textContent = "Live: kön uppdateras automatiskt."; });
     source.addEventListener("error", () => { live.textContent = "Tappade anslutningen – försöker igen…"; });
     source.addEventListener("hello", () => { refreshQueue(); if (state.current) refreshTicket(); });
+    source.addEventListener("logged_out", () => showLogin("Din inloggning har gått ut. Logga in igen."));
     for (const type of ["ticket", "citizen_message", "claimed", "released", "staff_message", "closed", "note", "callback"]) {
       source.addEventListener(type, (message) => {
         const event = JSON.parse(message.data);
