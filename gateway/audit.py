@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -451,7 +452,11 @@ def cli_verify(argv: list[str]) -> int:
     settings = Settings()
     if args.database_url:
         settings = Settings(database_url=args.database_url)
-    store = Store(settings.effective_database_url)
+    url = settings.effective_database_url
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        print(f"audit-verify: there is no database at {url.removeprefix('sqlite:///')}; nothing to check.")
+        return 0
+    store = Store(url)
     try:
         store.create_all()
         with store.connect() as conn:

@@ -253,7 +253,11 @@ def cli_purge(argv: list[str]) -> int:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         print(f"purge: nothing was deleted; the settings are not valid: {problems}", file=sys.stderr)
         return 2
-    store = Store(settings.effective_database_url)
+    url = settings.effective_database_url
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        print(f"purge: there is no database at {url.removeprefix('sqlite:///')}; nothing to purge.")
+        return 0
+    store = Store(url)
     try:
         store.create_all()
         report = purge(store, settings.retention_days, timezone=settings.timezone,

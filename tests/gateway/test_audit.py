@@ -285,3 +285,13 @@ async def test_chain_check_and_figures_on_postgresql(gateway_factory: Any) -> No
                                         __import__("zoneinfo").ZoneInfo("Europe/Stockholm"))
     assert [(b.conversation_id, b.first_broken_seq, b.problem) for b in result.broken] == [(cid, 1, "record missing")]
     assert figures.total.answers == 7 and figures.total.handoffs == 2 and figures.total.negative_feedback == 1
+
+
+def test_audit_verify_without_a_database_says_so_and_creates_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    missing = tmp_path / "none" / "gateway.db"
+    monkeypatch.setenv("GATEWAY_DATABASE_URL", f"sqlite:///{missing}")
+    assert audit.cli_verify([]) == 0
+    assert "there is no database" in capsys.readouterr().out
+    assert not missing.exists()
