@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from translation.errors import TranslationError
 from translation.langid import served
 
 
@@ -24,7 +25,7 @@ def load_labelled(path: Path) -> list[LabelledLine]:
             continue
         label, sep, text = line.partition("\t")
         if not sep or not text.strip():
-            raise ValueError(
+            raise TranslationError(
                 f"{path}:{number}: expected 'label<TAB>text', got {line!r}. Fix the line."
             )
         rows.append(LabelledLine(label.strip(), text.strip()))
