@@ -28,7 +28,13 @@ from translation.engines import (
     Translator,
 )
 from translation.errors import ModelNotAvailableError, PlaceholderError
-from translation.langid import ChatLanguageDetector, Detection, normalise_code, served
+from translation.langid import (
+    ChatLanguageDetector,
+    Detection,
+    LanguageDetector,
+    normalise_code,
+    served,
+)
 from translation.notices import Notices
 from translation.protect import Glossary, Protector, join_sentences, split_sentences
 from translation.quality import QualityGate
@@ -100,13 +106,15 @@ class TranslationService:
         self,
         registry: ModelRegistry,
         glossary: Glossary | None = None,
-        detector: ChatLanguageDetector | None = None,
+        detector: LanguageDetector | None = None,
         notices: Notices | None = None,
         cache_size: int = 10_000,
     ) -> None:
         self.registry = registry
         self.glossary = glossary or Glossary.load()
-        self.detector = detector or ChatLanguageDetector(place_names=self.glossary.places)
+        self.detector: LanguageDetector = detector or ChatLanguageDetector(
+            place_names=self.glossary.places
+        )
         self.notices = notices or Notices.load()
         self.cache_size = cache_size
         self.protector = Protector(self.glossary)
