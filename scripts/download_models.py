@@ -66,6 +66,25 @@ def convert(spec: ModelSpec, use_vmap: bool) -> None:
         shutil.copy(spec.hf_dir / name, spec.ct2_dir / name)
 
 
+def check_tokens(registry: ModelRegistry) -> list[str]:
+    """Every >>xxx<< token in the registry must be in its model's vocabulary."""
+    problems: list[str] = []
+    for code, language in registry.languages.items():
+        for hop in (*language.to_sv, *language.from_sv):
+            vocab_file = registry.models[hop.model].hf_dir / "vocab.json"
+            if not hop.token or not vocab_file.is_file():
+                continue
+            vocab = json.loads(vocab_file.read_text(encoding="utf-8"))
+            if hop.token not in vocab:
+                valid = sorted(t for t in vocab if t.startswith(">>") and t.endswith("<<"))
+                problems.append(
+                    f"{code}: token {hop.token!r} is not in {hop.model}'s vocabulary. "
+                    f"Valid: {' '.join(valid) or '(none: not a multi-target model)'}. "
+                    "Fix translation/models.yml."
+                )
+    return problems
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models-dir", type=Path, default=REPO / "models")
@@ -95,6 +114,9 @@ def main() -> int:
         except Exception as exc:  # report every model, then fail the command
             failures.append(name)
             print(f"! {name}: {spec.hf_id}: {type(exc).__name__}: {exc}", file=sys.stderr)
+    for problem in check_tokens(registry):
+        failures.append(problem.split(":")[0])
+        print(f"! {problem}", file=sys.stderr)
     if failures:
         print(f"{len(failures)} model(s) failed: {', '.join(failures)}. Check the ids in "
               "translation/models.yml and the network, then run again with --only.", file=sys.stderr)

@@ -160,14 +160,23 @@ def summarise(rows: List[Dict[str, Any]]) -> Dict[str, Any]:
 # --- data -------------------------------------------------------------------------------
 
 
-def data_hash(paths: Iterable[Path]) -> str:
-    digest = hashlib.sha256()
-    for path in sorted(paths):
-        digest.update(str(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path).encode())
-        digest.update(b"\0")
-        digest.update(path.read_bytes())
-        digest.update(b"\0")
-    return digest.hexdigest()
+def data_hash(root: Path = ROOT) -> str:
+    """Hash of the model's inputs, computed exactly like scripts/train.sh.
+
+    The trained model is cached as var/models/model-<hash>.tar.gz, so the About-AI page can
+    tell whether this evaluation belongs to the model that is live.
+    """
+    paths: List[Path] = []
+    for top in ("config.yml", "bot", "nlu_data"):
+        path = root / top
+        if path.is_file():
+            paths.append(path)
+        elif path.is_dir():
+            paths += [f for f in path.rglob("*") if f.is_file() and not f.is_symlink()
+                      and f.suffix in (".yml", ".py") and "__pycache__" not in f.parts]
+    names = sorted((str(p.relative_to(root)) for p in paths), key=lambda n: n.encode())
+    listing = "".join(f"{hashlib.sha256((root / n).read_bytes()).hexdigest()}  {n}\n" for n in names)
+    return hashlib.sha256(listing.encode()).hexdigest()[:16]
 
 
 def stratified_folds(examples: Sequence[Example], k: int, seed: int) -> List[List[int]]:
@@ -284,7 +293,7 @@ def write_markdown(path: Path, report: Dict[str, Any]) -> None:
     lines = [
         "# Utvärdering av språkmodellen (korsvalidering)",
         "",
-        f"Skapad {report['generated_at']}, data-hash `{report['data_hash'][:12]}`, "
+        f"Skapad {report['generated_at']}, data-hash `{report['data_hash']}`, "
         f"{report['folds']} delar, {report['examples']} exempel, "
         f"{report['duration_seconds']:.0f} sekunder.",
         "",
@@ -341,10 +350,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     rows, durations = cross_validate(args.nlu_dir, args.config, args.domain, args.folds,
                                      args.seed, args.epochs)
     summary = summarise(rows)
-    hashed = [args.config, *args.nlu_dir.glob("*.yml")]
     report: Dict[str, Any] = {
         "generated_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "data_hash": data_hash(hashed),
+        "data_hash": data_hash(),
+        "model": f"model-{data_hash()}.tar.gz",
         "method": f"{args.folds}-fold stratified cross-validation, config {args.config.name}"
                   + (f", epochs {args.epochs}" if args.epochs else ""),
         "folds": args.folds,

@@ -82,26 +82,27 @@ def results() -> Dict[str, Any]:
     async def parse_all() -> List[Dict[str, Any]]:
         return [await agent.parse_message(item["text"]) for item in items]
 
-    rows = [{**item, **effective_prediction(parse)} for item, parse in zip(items, asyncio.run(parse_all()))]
-    faq = [r for r in rows if r["intent"].startswith("faq/")]
-    acute = [r for r in rows if r["intent"] in ACUTE]
-    sensitive = [r for r in rows if r["intent"].startswith("sensitive/")]
-    topic_ok = [r for r in faq if r["label"] == r["intent"]]
+    rows = [{"text": item["text"], "gold": item["intent"], "lang": item["lang"], **effective_prediction(parse)}
+            for item, parse in zip(items, asyncio.run(parse_all()))]
+    faq = [r for r in rows if r["gold"].startswith("faq/")]
+    acute = [r for r in rows if r["gold"] in ACUTE]
+    sensitive = [r for r in rows if r["gold"].startswith("sensitive/")]
+    topic_ok = [r for r in faq if r["label"] == r["gold"]]
     figures: Dict[str, Any] = {
         "generated_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "model": model.name,
         "paraphrases": len(rows),
         "faq_topic_accuracy": round(len(topic_ok) / len(faq), 4),
         "faq_topic_accuracy_by_language": {
-            lang: round(sum(r["label"] == r["intent"] for r in faq if r["lang"] == lang)
+            lang: round(sum(r["label"] == r["gold"] for r in faq if r["lang"] == lang)
                         / max(1, sum(r["lang"] == lang for r in faq)), 4)
             for lang in ("sv", "en")
         },
-        "faq_selector_accuracy": round(sum(r["selector_top"] == r["intent"] for r in faq) / len(faq), 4),
+        "faq_selector_accuracy": round(sum(r["selector_top"] == r["gold"] for r in faq) / len(faq), 4),
         "acute_sensitive_recall": round(sum(r["sensitive"] for r in acute) / len(acute), 4),
-        "sensitive_topic_accuracy": round(sum(r["label"] == r["intent"] for r in sensitive) / len(sensitive), 4),
+        "sensitive_topic_accuracy": round(sum(r["label"] == r["gold"] for r in sensitive) / len(sensitive), 4),
         "faq_false_handoff_rate": round(sum(r["handoff"] for r in faq) / len(faq), 4),
-        "overall_accuracy": round(sum(r["label"] == r["intent"] for r in rows) / len(rows), 4),
+        "overall_accuracy": round(sum(r["label"] == r["gold"] for r in rows) / len(rows), 4),
         "thresholds": {
             "faq_topic_accuracy_min": TOPIC_ACCURACY_MIN,
             "acute_sensitive_recall_min": SENSITIVE_RECALL_MIN,
@@ -109,11 +110,11 @@ def results() -> Dict[str, Any]:
         },
         "confused_pairs": [
             {"gold": g, "predicted": p, "count": n}
-            for (g, p), n in Counter((r["intent"], r["label"]) for r in rows if r["label"] != r["intent"]).most_common(20)
+            for (g, p), n in Counter((r["gold"], r["label"]) for r in rows if r["label"] != r["gold"]).most_common(20)
         ],
         "misses": [
-            {k: r[k] for k in ("text", "intent", "lang", "label", "intent_confidence", "selector_top")}
-            for r in rows if r["label"] != r["intent"]
+            {k: r[k] for k in ("text", "gold", "lang", "label", "intent", "intent_confidence", "selector_top")}
+            for r in rows if r["label"] != r["gold"]
         ],
         "acute_missed": [r["text"] for r in acute if not r["sensitive"]],
         "faq_handed_off": [r["text"] for r in faq if r["handoff"]],
@@ -130,7 +131,7 @@ def results() -> Dict[str, Any]:
         f"overall {figures['overall_accuracy']:.1%}"
     )
     for miss in figures["misses"]:
-        print(f"  MISS {miss['intent']} -> {miss['label']} ({miss['lang']}): {miss['text']}")
+        print(f"  MISS {miss['gold']} -> {miss['label']} ({miss['lang']}): {miss['text']}")
     return figures
 
 

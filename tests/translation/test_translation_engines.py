@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -123,17 +124,23 @@ def test_cache_evicts_least_recently_used() -> None:
     assert inner.calls == 4 and len(cached) == 2
 
 
-def test_vocabulary_map_from_the_download_script_keeps_translations(models_dir: Path, tmp_path: Path) -> None:
+def _download_script() -> Any:
     import importlib.util
-    import shutil
-
-    from translation.registry import ModelSpec
 
     script = Path(__file__).resolve().parents[2] / "scripts" / "download_models.py"
     module_spec = importlib.util.spec_from_file_location("download_models", script)
     assert module_spec is not None and module_spec.loader is not None
-    download_models = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(download_models)
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    return module
+
+
+def test_vocabulary_map_from_the_download_script_keeps_translations(models_dir: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from translation.registry import ModelSpec
+
+    download_models = _download_script()
 
     shutil.copytree(models_dir / "tiny-sv-en" / "hf", tmp_path / "m" / "hf")
     spec = ModelSpec("m", "local/m", "main", "ct2", tmp_path / "m")
@@ -142,3 +149,16 @@ def test_vocabulary_map_from_the_download_script_keeps_translations(models_dir: 
     assert [r.text for r in vmapped.translate(SOURCES, "sv", "en")] == EXPECTED
     assert vmapped.use_vmap is True
     assert "▁hej" not in (spec.ct2_dir / "vmap.txt").read_text(encoding="utf-8")  # source-only piece
+
+
+def test_download_script_rejects_a_target_token_the_model_does_not_know(models_dir: Path, registry_path: Path) -> None:
+    import yaml
+
+    from translation.registry import ModelRegistry
+
+    download_models = _download_script()
+    assert download_models.check_tokens(ModelRegistry.load(registry_path, models_dir)) == []
+    data = yaml.safe_load(registry_path.read_text(encoding="utf-8"))
+    data["languages"]["en"]["to_sv"] = [{"model": "tiny-en-sv", "token": ">>swx<<"}]
+    [problem] = download_models.check_tokens(ModelRegistry.from_dict(data, models_dir))
+    assert "'>>swx<<' is not in tiny-en-sv's vocabulary. Valid: >>swe<<" in problem

@@ -90,15 +90,20 @@ class Chat:
                   timeout, "an answer from the assistant")
         return self.messages()
 
+    def settle(self) -> None:
+        """Wait until the panel has finished sliding in (the typing indicator may keep pulsing)."""
+        self.wait(lambda: self.js(
+            "return R().getAnimations().filter(a => a.playState === 'running' && a.effect.getTiming().iterations !== Infinity).length === 0"),
+            what="animations to finish")
+
     def wait_open(self) -> None:
         self.wait(lambda: self.js("return R().querySelector('.kc-msg') !== null"), 30, "the welcome message")
+        self.settle()
 
     # -- checks ----------------------------------------------------------------------------
     def axe_check(self, state: str) -> None:
         """axe-core over the whole page (including the widget's shadow root): no violations."""
-        self.wait(lambda: self.js(  # measure colours when the panel has finished sliding in
-            "return R().getAnimations().filter(a => a.playState === 'running' && a.effect.getTiming().iterations !== Infinity).length === 0"),
-            what="animations to finish")
+        self.settle()  # measure colours when the panel has finished sliding in
         if not self.js("return !!window.axe"):
             self.driver.execute_script(self.axe)
         result = self.driver.execute_async_script(
