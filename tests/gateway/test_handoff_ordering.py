@@ -25,7 +25,7 @@ from tests.gateway.staff_helpers import (
     staff_login,
     start_conversation,
 )
-from tests.gateway.test_pubsub import REDIS_URL, postgres_url  # noqa: F401 - fixture
+from tests.gateway.test_pubsub import postgres_url, redis_url  # noqa: F401 - fixtures
 
 MESSAGES = 30
 
@@ -37,7 +37,7 @@ async def replicas(kind: str, tmp_path: Path, rasa: RasaRecorder, request: pytes
             yield [gw]
         return
     database = request.getfixturevalue("postgres_url")
-    common = {"database_url": database, "redis_url": REDIS_URL}
+    common = {"database_url": database, "redis_url": request.getfixturevalue("redis_url")}
     async with served_gateway(settings_for(tmp_path, var_dir=tmp_path / "a", **common), rasa) as a, \
             served_gateway(settings_for(tmp_path, var_dir=tmp_path / "b", **common), rasa) as b:
         yield [a, b]

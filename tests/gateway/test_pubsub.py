@@ -28,6 +28,18 @@ REDIS_URL = "redis://127.0.0.1:6379/0"
 POSTGRES = "postgresql://postgres@127.0.0.1:5432"
 
 
+@pytest.fixture
+def redis_url() -> str:
+    """Redis on 127.0.0.1:6379 (skipped, with the reason, when it is not running)."""
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except (OSError, redis.RedisError) as exc:
+        pytest.skip(f"Redis is not running on 127.0.0.1:6379 ({type(exc).__name__})")
+    return REDIS_URL
+
+
 # ---- brokers --------------------------------------------------------------------------
 async def test_local_broker_delivers_to_subscribers_of_the_channel_only() -> None:
     broker = LocalBroker()
@@ -48,10 +60,10 @@ async def test_local_broker_delivers_to_subscribers_of_the_channel_only() -> Non
 
 
 @pytest.mark.redis
-async def test_redis_brokers_share_events_once_each_and_namespaces_stay_apart() -> None:
+async def test_redis_brokers_share_events_once_each_and_namespaces_stay_apart(redis_url: str) -> None:
     namespace = secrets.token_hex(4)
-    one, two, other = RedisBroker(REDIS_URL, namespace), RedisBroker(REDIS_URL, namespace), RedisBroker(
-        REDIS_URL, namespace + "x")
+    one, two, other = RedisBroker(redis_url, namespace), RedisBroker(redis_url, namespace), RedisBroker(
+        redis_url, namespace + "x")
     for broker in (one, two, other):
         await broker.start()
     try:
@@ -187,8 +199,10 @@ def postgres_url() -> Iterator[str]:
 
 @pytest.mark.postgres
 @pytest.mark.redis
-async def test_two_replicas_share_the_queue_and_live_updates_through_redis(tmp_path: Path, postgres_url: str) -> None:
-    common = {"database_url": postgres_url, "redis_url": REDIS_URL}
+async def test_two_replicas_share_the_queue_and_live_updates_through_redis(
+    tmp_path: Path, postgres_url: str, redis_url: str
+) -> None:
+    common = {"database_url": postgres_url, "redis_url": redis_url}
     async with served_gateway(settings_for(tmp_path, var_dir=tmp_path / "a", **common)) as a, \
             served_gateway(settings_for(tmp_path, var_dir=tmp_path / "b", **common)) as b, \
             httpx.AsyncClient(base_url=a.url, timeout=10) as citizen, \
