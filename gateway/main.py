@@ -69,6 +69,7 @@ def create_app(
         store.create_all()
         catalogue = Catalogue.load(settings.nlu_data_dir, settings.domain_dir)
         translator = (translator_factory or default_translator)(settings)
+        translator.detect("Hej, hur ansöker jag om förskola?")  # load the detector's profiles now
         release = Release(version=settings.release or code_version(), data_hash=catalogue.data_hash)
         rasa = RasaClient(
             settings.rasa_url,

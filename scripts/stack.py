@@ -153,6 +153,7 @@ class Stack:
             try:
                 response = httpx.get(f"{self.gateway_url}/readyz", timeout=2.0)
                 if response.status_code == 200:
+                    self._warm_up()
                     return
                 last = response.text
             except httpx.HTTPError as exc:
@@ -160,6 +161,19 @@ class Stack:
             time.sleep(0.5)
         self.stop()
         raise StackError(f"services not ready after {timeout:.0f}s: {last}")
+
+    def _warm_up(self) -> None:
+        """One turn straight to Rasa, so the first citizen does not wait for TensorFlow to
+        build its graphs (1-3 s)."""
+        try:
+            httpx.post(
+                f"{self.rasa_url}/webhooks/karlstad/webhook",
+                headers={"Authorization": f"Bearer {self.token}"},
+                json={"sender": "warm-up", "message": "hej", "metadata": {"language": "sv"}},
+                timeout=30,
+            )
+        except httpx.HTTPError:
+            pass
 
     def stop(self) -> None:
         for proc in self.processes.values():
