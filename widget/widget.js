@@ -642,8 +642,13 @@
     if (m.machine_translated) box.appendChild(h('p', { text: t('mtNote') }));
     box.appendChild(h('p', { text: t('aiNote') }));
   }
+  // Scroll the conversation (only it) so that el is in view.
   function reveal(el) {
-    setTimeout(function () { try { el.scrollIntoView({ block: 'nearest' }); } catch (e) { /* old browsers */ } }, 50);
+    setTimeout(function () {
+      var r = el.getBoundingClientRect(), box = els.log.getBoundingClientRect();
+      if (r.bottom > box.bottom) els.log.scrollTop += Math.min(r.bottom - box.bottom, r.top - box.top);
+      else if (r.top < box.top) els.log.scrollTop -= box.top - r.top;
+    }, 50);
   }
   function scrollToEnd() {
     var reduce = window.matchMedia && window.matchMedia('(prefers-reduced-motion: reduce)').matches;

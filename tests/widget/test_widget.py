@@ -298,6 +298,7 @@ def test_arabic_chosen_in_the_menu_renders_right_to_left(chat: Chat) -> None:
     assert all(m["dir"] == "ltr" for m in others), "Swedish and English answers stay left to right"
     chat.axe_check("Arabic, right to left")
     chat.js("[...R().querySelectorAll('.kc-citizen[lang=ar]')].pop().scrollIntoView({block: 'start'});")
+    assert chat.js("return R().querySelector('#kc-panel').scrollTop") == 0, "only the conversation scrolls, never the panel"
     chat.screenshot("10-arabic-rtl")
 
 
