@@ -42,7 +42,8 @@ class Chat:
     def load(self, path: str = "/", clear: bool = True) -> None:
         self.driver.get(self.url + path)
         if clear:
-            self.driver.execute_script("sessionStorage.clear()")
+            # The old page must not write its state back after the clear (its requests may still finish).
+            self.driver.execute_script("Storage.prototype.setItem = function () {}; sessionStorage.clear();")
             self.driver.get(self.url + path)
         self.wait(lambda: self.js("return !!(window.KarlstadChat && window.KarlstadChat.open) && "
                                   "document.getElementById('karlstad-chat').dataset.state === 'ready'"))

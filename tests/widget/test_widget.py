@@ -41,6 +41,7 @@ def tab_to(chat: Chat, predicate: Any, back: bool = False, limit: int = 60) -> d
 
 def open_and_ask(chat: Chat, text: str = QUESTION) -> list[dict[str, Any]]:
     chat.q(".kc-launcher").click()
+    assert chat.js("return R().querySelector('.kc-launcher').getAttribute('aria-expanded')") == "true", "the launcher opens the chat"
     chat.wait_open()
     before = chat.bot_count()
     chat.q("#kc-input").send_keys(text, Keys.ENTER)
