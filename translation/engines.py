@@ -175,7 +175,12 @@ class MarianTranslator(_LazyModel):
 
 
 class CTranslate2Translator(_LazyModel):
-    """A CTranslate2 model (int8) with the OPUS-MT SentencePiece models next to it."""
+    """A CTranslate2 model (int8) with the OPUS-MT SentencePiece models next to it.
+
+    One thread per translation by default: at batch size 1 on the 2-core machines a second
+    thread was slower (bench/translation_bench.py), and it leaves a core for the gateway.
+    `use_vmap=None` uses the vocabulary map when the model directory has one.
+    """
 
     engine = "ct2"
 
@@ -189,7 +194,7 @@ class CTranslate2Translator(_LazyModel):
         compute_type: str = "int8",
         beam_size: int = 1,
         use_vmap: bool | None = None,
-        intra_threads: int = 0,
+        intra_threads: int = 1,
         max_decoding_length: int = MAX_TOKENS,
     ) -> None:
         super().__init__(name, revision, target_token)
