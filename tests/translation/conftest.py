@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 
-import tiny_models as tm
+sys.path.insert(0, str(Path(__file__).parent))  # works with any --import-mode
+import tiny_models as tm  # noqa: E402
 
 DATA = Path(__file__).parent / "data"
 
