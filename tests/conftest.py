@@ -124,7 +124,7 @@ def gateway_factory(tmp_path: Path) -> Callable[..., Any]:
         settings = Settings(
             environment="test",
             var_dir=tmp_path / "var",
-            models_dir=tmp_path / "no-models",
+            models_dir=overrides.pop("models_dir", tmp_path / "no-models"),
             rasa_token="test-token-0123456789",
             opening_hours=overrides.pop("opening_hours", "mon-sun 00:00-23:59"),
             rate_limit_per_minute=overrides.pop("rate_limit_per_minute", 1000),
