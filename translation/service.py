@@ -214,8 +214,13 @@ class TranslationService:
             )
         return rows
 
-    def notice(self, key: str, lang: str) -> str | None:
-        return self.notices.get(key, served(normalise_code(lang)))
+    def notice(self, key: str, lang: str, *, verified_only: bool = False) -> str | None:
+        """The fixed line `key` in `lang`, or None if it has not been written in that language
+        (or, with verified_only, not yet checked by a human translator: none is yet)."""
+        found = self.notices.notice(key, served(normalise_code(lang)))
+        if found is None or (verified_only and not found.verified):
+            return None
+        return found.text
 
     # -- internals ---------------------------------------------------------------------------
     def _available(self, code: str) -> bool:

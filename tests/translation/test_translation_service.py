@@ -105,6 +105,7 @@ def test_notices_in_the_citizens_language(service: TranslationService) -> None:
     assert "054-540 00 00" in (service.notice("no_translation", "so") or "")
     assert service.notice("write_sv_en", "hr") == service.notice("write_sv_en", "sh")
     assert service.notice("machine_translated", "zu") is None
+    assert service.notice("machine_translated", "ar", verified_only=True) is None  # none verified yet
     with pytest.raises(TranslationError, match="not defined"):
         service.notice("no_such_notice", "sv")
 
