@@ -11,7 +11,7 @@ APP_VENV  := .venv
 export RASA_TELEMETRY_ENABLED := false
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup run test test-rasa test-app train validate eval bench models staff-user purge audit-verify lint clean
+.PHONY: help setup run test train validate eval bench models staff-user purge audit-verify typecheck clean print-pythons
 
 help:
 	@echo "make run    - set up (first time), train if data changed, start everything, print URLs"
@@ -52,7 +52,9 @@ test: train
 
 # ---- editors ------------------------------------------------------------------------
 validate: setup
-	@PYTHONPATH=. $(RASA_VENV)/bin/rasa data validate --config config.yml --domain bot/domain --data nlu_data bot/data --fail-on-warnings 2>&1 | grep -v -i "deprecat\|declare_namespace\|pkg_resources\|xla_computation" || true
+	@set -o pipefail; PYTHONPATH=. $(RASA_VENV)/bin/rasa data validate --config config.yml --domain bot/domain --data nlu_data bot/data 2>&1 \
+	  | grep -v -i "deprecat\|declare_namespace\|pkg_resources\|xla_computation\|^  \|^$$" ; \
+	  status=$${PIPESTATUS[0]}; if [ $$status -ne 0 ]; then echo "Rasa-valideringen misslyckades (se ovan)." >&2; exit $$status; fi
 	@PYTHONPATH=. $(RASA_VENV)/bin/python scripts/validate_data.py
 
 eval: setup
@@ -73,6 +75,9 @@ purge: setup
 
 audit-verify: setup
 	@$(APP_VENV)/bin/python -m gateway.cli audit-verify
+
+typecheck: setup
+	@$(APP_VENV)/bin/mypy --strict translation gateway
 
 clean:
 	rm -rf var/logs var/reports tests/artifacts
