@@ -49,7 +49,8 @@ class RasaReply:
 
 def _bot_message(raw: dict[str, Any]) -> BotMessage:
     response_id = raw.get("utter_action") or raw.get("response") or raw.get("template_name")
-    metadata = raw.get("metadata") if isinstance(raw.get("metadata"), dict) else {}
+    raw_metadata = raw.get("metadata")
+    metadata: dict[str, Any] = dict(raw_metadata) if isinstance(raw_metadata, dict) else {}
     buttons = [
         {"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}
         for b in raw.get("buttons") or []

@@ -297,7 +297,7 @@ def cli_create_user(argv: list[str]) -> int:
             if getpass.getpass("Upprepa lösenordet: ") != password:
                 print("The passwords differ. No account was created.", file=sys.stderr)
                 return 2
-        settings = Settings()  # type: ignore[call-arg]  # fields come from the environment
+        settings = Settings()  # fields come from the environment
         settings.var_dir.mkdir(parents=True, exist_ok=True)
         store = Store(settings.effective_database_url)
         try:

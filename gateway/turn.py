@@ -282,15 +282,15 @@ class TurnService:
                     now=now,
                 )
                 status = self.handoff.status(conn, ticket)
-            for message in outgoing:
+            for answer in outgoing:
                 record = dict(base_record)
-                record["id"] = message.basis_id = new_id()
+                record["id"] = answer.basis_id = new_id()
                 record["response"] = {
-                    "id": message.response_id,
-                    "text_sv": message.text_sv,
-                    "source": message.source,
+                    "id": answer.response_id,
+                    "text_sv": answer.text_sv,
+                    "source": answer.source,
                 }
-                record["translation_out"] = (message.basis or {}).get("translation_out")
+                record["translation_out"] = (answer.basis or {}).get("translation_out")
                 record["handoff"] = {"reason": handoff_reason, "acute": acute} if handoff_reason else None
                 basis.append(conn, record, now)
             self._insert_messages(conn, conversation_id, turn, [citizen, *outgoing], now)

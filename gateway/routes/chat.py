@@ -41,11 +41,11 @@ def _out(services: Any, m: Outgoing) -> MessageOut:
         text=m.text,
         language=m.language,
         dir=_dir_for(services, m.language),
-        source=m.source,  # type: ignore[arg-type]
+        source=m.source,
         machine_translated=m.machine_translated,
         translation=_provenance(m),
         basis_id=m.basis_id,
-        buttons=m.buttons,  # type: ignore[arg-type]
+        buttons=m.buttons,
         author=m.author,
     )
 
