@@ -81,7 +81,11 @@ def effective_prediction(parse: Dict[str, Any]) -> Dict[str, Any]:
         "selector_top": top_key,
         "selector_confidence": round(float(ranking[0]["confidence"]), 4) if ranking else None,
         "label": label,
-        "sensitive": intent == "sensitive" or bool(top_key and top_key.startswith(SENSITIVE)),
+        # Recognised as sensitive = the assistant acts on a sensitive topic: DIET intent
+        # "sensitive", or DIET intent "faq" with a sensitive/* key on top of the selector
+        # (actions/faq.py hands those off). The selector's ranking is ignored for other
+        # intents, because no action reads it then.
+        "sensitive": label.startswith(SENSITIVE),
         "handoff": intent in HANDOFF_INTENTS or label.startswith(SENSITIVE),
     }
 

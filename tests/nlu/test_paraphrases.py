@@ -7,8 +7,10 @@ the real trained model and checks what the assistant would act on:
 * topic accuracy on FAQ paraphrases >= 95 % (DIET intent ``faq`` and the response
   selector's best key is the expected topic);
 * every acute-danger paraphrase (suicide, violence in a close relationship, child at risk,
-  threat or crime) is recognised as sensitive (DIET intent ``sensitive`` or the selector's
-  best key is sensitive/*);
+  threat or crime) is recognised as sensitive: DIET intent ``sensitive``, or DIET intent
+  ``faq`` with a sensitive/* key on top of the response selector (which actions/faq.py hands
+  off). The selector's ranking does not count when DIET picks another intent (greet,
+  nlu_fallback, ...), because then no action reads it;
 * at most 3 % of FAQ paraphrases are handed to a person by mistake.
 
 Model: $KARLSTAD_MODEL, else the last line printed by scripts/train.sh, else the newest
