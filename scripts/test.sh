@@ -14,6 +14,10 @@ if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null
     sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver >/dev/null
   fi
 fi
+if [ ! -f tests/widget/node_modules/axe-core/axe.min.js ]; then
+  echo "Installing axe-core for the accessibility tests (npm ci)..."
+  (cd tests/widget && npm ci --silent --no-audit --no-fund) || status=1
+fi
 echo "== Rasa environment: actions, bot components, NLU quality =="
 PYTHONPATH=. .venv-rasa/bin/python -m pytest -q -p no:cacheprovider tests/actions tests/bot tests/nlu || status=1
 echo "== Type check (mypy --strict) =="
