@@ -25,7 +25,8 @@ from sqlalchemy import func, select
 
 from gateway import pubsub
 from gateway.deps import ConversationDep, ServicesDep
-from gateway.handoff import aware, citizen_texts
+from gateway.handoff import aware
+from gateway.handoff_texts import citizen_texts
 from gateway.services import Services
 from gateway.store import messages
 

@@ -23,7 +23,8 @@ from sqlalchemy.exc import IntegrityError
 from gateway import pubsub, staff_auth
 from gateway.deps import ServicesDep
 from gateway.errors import ConflictError, GatewayError, NotFoundError, RateLimitedError
-from gateway.handoff import OUTCOMES, citizen_texts, staff_reply_texts
+from gateway.handoff import OUTCOMES
+from gateway.handoff_texts import citizen_texts, staff_reply_texts
 from gateway.routes.events import HEARTBEAT_S, STREAM_HEADERS, message_out, sse
 from gateway.services import Services, SlidingWindowLimiter
 from gateway.staff_auth import SESSION_COOKIE, StaffUser, require_staff
