@@ -61,7 +61,10 @@ def rss_mb(pid: int) -> float:
 async def gateway_worker(client: httpx.AsyncClient, turns: int, latencies: list[float]) -> None:
     done = 0
     while done < turns:
-        created = (await client.post("/api/conversations")).json()
+        response = await client.post("/api/conversations")
+        if response.status_code != 201:
+            raise RuntimeError(f"gateway answered {response.status_code}: {response.text[:200]}")
+        created = response.json()
         headers = {"Authorization": f"Bearer {created['token']}"}
         url = f"/api/conversations/{created['conversation_id']}/messages"
         for i in range(min(TURNS_PER_CONVERSATION, turns - done)):
@@ -123,7 +126,11 @@ def main() -> int:
             gateway_port=free_port(),
             rasa_port=free_port(),
             action_port=free_port(),
-            extra_env={"GATEWAY_RATE_LIMIT_PER_MINUTE": "100000", "GATEWAY_LOG_LEVEL": "WARNING"},
+            extra_env={
+                "GATEWAY_RATE_LIMIT_PER_MINUTE": "100000",
+                "GATEWAY_CREATE_RATE_LIMIT_PER_MINUTE": "100000",
+                "GATEWAY_LOG_LEVEL": "WARNING",
+            },
         )
         print("Starting the stack for the benchmark...", flush=True)
         stack.start(timeout=240)

@@ -96,6 +96,7 @@ def create_app(
             ),
             release=release,
             message_limiter=SlidingWindowLimiter(settings.rate_limit_per_minute),
+            create_limiter=SlidingWindowLimiter(settings.create_rate_limit_per_minute),
         )
         app.state.services = services
         pretranslation = _start_pretranslation(translator, catalogue)

@@ -48,7 +48,8 @@ class Settings(BaseSettings):
     opening_hours: str = "mon-fri 08:00-17:00"
     timezone: str = "Europe/Stockholm"
     allowed_origins: list[str] = Field(default_factory=list)
-    rate_limit_per_minute: int = Field(30, ge=1)
+    rate_limit_per_minute: int = Field(30, ge=1)  # messages per conversation
+    create_rate_limit_per_minute: int = Field(30, ge=1)  # new conversations per client address
     release: str = ""
 
     @property

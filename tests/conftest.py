@@ -56,6 +56,7 @@ def live_stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) ->
             "GATEWAY_ENVIRONMENT": "test",
             "GATEWAY_OPENING_HOURS": os.environ.get("TEST_OPENING_HOURS", "mon-sun 00:00-23:59"),
             "GATEWAY_RATE_LIMIT_PER_MINUTE": "1000",
+            "GATEWAY_CREATE_RATE_LIMIT_PER_MINUTE": "1000",
             "GATEWAY_MODELS_DIR": str(var_dir / "no-models"),
         },
     )
