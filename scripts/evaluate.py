@@ -47,6 +47,7 @@ ACUTE = (
     "sensitive/threat_or_crime",
 )
 HANDOFF_INTENTS = ("sensitive", "request_human")
+AMBIGUOUS = "faq_ambiguous"
 TARGET_MACRO_F1 = 0.95
 TARGET_MIN_TOPIC_F1 = 0.85
 
@@ -70,7 +71,9 @@ def effective_prediction(parse: Dict[str, Any]) -> Dict[str, Any]:
     ranking = selector_ranking(parse)
     keys = [r.get("intent_response_key", "") for r in ranking]
     label = intent
-    if intent == "faq" and keys:
+    if intent in ("faq", AMBIGUOUS) and keys:
+        # faq_ambiguous (bot/components/topic_ambiguity.py): the assistant asks "Menade du
+        # ...?" with the two best topics as buttons; scored as its best topic.
         label = keys[0]
     elif intent == "sensitive":
         label = next((k for k in keys if k.startswith(SENSITIVE)), "sensitive/unspecified")
@@ -81,6 +84,7 @@ def effective_prediction(parse: Dict[str, Any]) -> Dict[str, Any]:
         "selector_top": top_key,
         "selector_confidence": round(float(ranking[0]["confidence"]), 4) if ranking else None,
         "label": label,
+        "asked": intent == AMBIGUOUS,
         # Recognised as sensitive = the assistant acts on a sensitive topic: DIET intent
         # "sensitive", or DIET intent "faq" with a sensitive/* key on top of the selector
         # (actions/faq.py hands those off). The selector's ranking is ignored for other
@@ -154,6 +158,7 @@ def summarise(rows: List[Dict[str, Any]]) -> Dict[str, Any]:
         "accuracy": round(sum(g == p for g, p in zip(gold, pred)) / len(gold), 4) if gold else 0.0,
         "acute_sensitive_recall": round(sum(r["sensitive"] for r in acute) / len(acute), 4) if acute else None,
         "faq_false_handoff_rate": round(sum(r["handoff"] for r in faq_rows) / len(faq_rows), 4) if faq_rows else None,
+        "faq_did_you_mean_rate": round(sum(r["asked"] for r in faq_rows) / len(faq_rows), 4) if faq_rows else None,
         "per_topic": per_topic,
         "per_intent": per_intent,
         "per_language": per_language,
@@ -351,13 +356,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     logging.basicConfig(level=logging.WARNING)
 
     started = time.monotonic()
+    inputs_hash = data_hash()  # before training: the inputs this evaluation used
     rows, durations = cross_validate(args.nlu_dir, args.config, args.domain, args.folds,
                                      args.seed, args.epochs)
     summary = summarise(rows)
     report: Dict[str, Any] = {
         "generated_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "data_hash": data_hash(),
-        "model": f"model-{data_hash()}.tar.gz",
+        "data_hash": inputs_hash,
+        "model": f"model-{inputs_hash}.tar.gz",
         "method": f"{args.folds}-fold stratified cross-validation, config {args.config.name}"
                   + (f", epochs {args.epochs}" if args.epochs else ""),
         "folds": args.folds,
