@@ -314,7 +314,7 @@ class TurnService:
         intent = parse.get("intent") or {}
         selector = parse.get("response_selector") or {}
         topic = None
-        if intent.get("name") in ("faq", "sensitive"):
+        if intent.get("name") in ("faq", "faq_ambiguous", "sensitive"):
             topic = selector.get("topic")
         return {
             "model_id": reply.model_id,
