@@ -81,6 +81,12 @@ PATTERNS: dict[str, tuple[tuple[str, str], ...]] = {
                        r"|\bbetter off without me\b|\bmiss me if i died\b|\bif i wasn't (?:here|around)\b"
                        r"|\btired of living\b|\bwants? to die\b|\b(?:going to|want to|will) end it\b"
                        r"|\bwant to jump\b|\bcan't go on\b|\bwant it all to stop\b|\bsaved up pills\b"),
+        ("despair_more_sv", r"\bgöra? (?:jag )?slut på (?:det här|allt)\b|\bköra (?:in i|framför) (?:en )?"
+                            r"(?:lastbil|tåg|bil)\b|\bingen idé (?:längre|att leva)\b|\bbättre utan mig\b"
+                            r"|\bom jag försvann\b|\bi vägen för alla\b|\ballt ska ta slut\b"
+                            r"|\b(?:inget|ingenting) att leva för\b|\bjag skär mig\b"),
+        ("despair_more_en", r"\bend it (?:tonight|today|now)\b|\bplan to end it\b|\bhad enough of"
+                            r" (?:life|living)\b|\bthinking about (?:dying|death|killing myself)\b"),
     ),
     "sensitive/child_at_risk": (
         ("child_hurt_sv", _SV_IDIOM + _SV_HURT + r" (?:\w+ )?" + _SV_CHILD + r"\b"),
@@ -101,6 +107,8 @@ PATTERNS: dict[str, tuple[tuple[str, str], ...]] = {
                              r"|\bsexual messages\b|\b(?:get|gets|getting|got) (?:beaten|hit) at home\b"
                              r"|\b(?:her|his) " + _EN_CLOSE + r" " + _EN_HURT + r" (?:her|him)\b"
                              r"|\bcrying for hours\b"),
+        ("child_more", r"\bbarnmisshandel\w*|\bbarn\w* (?:\w+ ){0,5}skriker och gråter\b"
+                       r"|\bchild neglect\b|\balone and hungry\b"),
     ),
     "sensitive/violence_close_relationship": (
         ("close_hurt_sv", r"\b" + _SV_CLOSE + r" (?:\w+ ){0,3}?" + _SV_IDIOM + _SV_HURT + r"(?: att \w+)? mig\b"),
@@ -124,6 +132,8 @@ PATTERNS: dict[str, tuple[tuple[str, str], ...]] = {
                            r"|\bwomen's shelter\b|\babused by my\b|\bhonou?r (?:violence|crime|based)\b"),
         ("fear_close_en", r"\bafraid (?:to go home|of my " + _EN_CLOSE + r")\b|\bforcing me to"
                           r" (?:get )?marr\w*|\bcontrols my money\b"),
+        ("control_more", r"\bkontrollerar (?:alla )?mina pengar\b|\bvåld i nära relation\w*"
+                         r"|\blocks me in\b|\bforc(?:es|ed|ing) me to have sex\b"),
     ),
     "sensitive/threat_or_crime": (
         ("kill_threat_sv", r"\b(?:ska|kommer att|kommer|vill|försökte|hotar att|hotade att)"
@@ -147,6 +157,9 @@ PATTERNS: dict[str, tuple[tuple[str, str], ...]] = {
         ("crime_en", r"\bfollowing me\b|\bbreak(?:ing)? into my\b|\bbroke into my\b|\brobbed\b"
                      r"|\bbeaten up\b|\bblackmail\w*|\bthreatening my\b|\bassaulted\b|\battacked me\b"
                      r"|\bmugged\b|\bstalk(?:ing|ed|s)? me\b|\bstalker\b"),
+        ("crime_more", r"\bolaga hot\b|\bthreatening to (?:hurt|kill|harm) me\b|\bshooting (?:outside|at)\b"
+                       r"|\bharass(?:ed|ing)? and threatened\b|\bthreatened online\b"
+                       r"|\bvictim of (?:a )?crime\b"),
     ),
 }
 ACUTE = frozenset(PATTERNS)
