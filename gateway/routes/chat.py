@@ -23,15 +23,13 @@ from gateway.schemas import (
 from gateway.store import messages
 from gateway.turn import AssistantUnavailableError, Outgoing
 from gateway import texts
+from gateway.presenters import message_out, text_direction
 
 router = APIRouter(prefix="/api")
 
 
 def _dir_for(services: Any, code: str) -> str:
-    for info in services.translator.languages():
-        if info.code == code:
-            return str(info.dir)
-    return "ltr"
+    return text_direction(services.translator, code)
 
 
 def _out(services: Any, m: Outgoing) -> MessageOut:
@@ -155,22 +153,7 @@ async def transcript(conversation: ConversationDep, services: ServicesDep) -> Tr
     return Transcript(
         conversation_id=conversation.id,
         language=_language(services, conversation.language),
-        messages=[
-            MessageOut(
-                id=r.id,
-                role=r.role,
-                text=r.text,
-                language=r.language,
-                dir=_dir_for(services, r.language),
-                source=r.source,
-                machine_translated=bool(r.machine_translated),
-                basis_id=r.basis_id,
-                buttons=r.buttons or [],
-                author=r.author,
-                created_at=r.created_at.isoformat() if r.created_at else None,
-            )
-            for r in rows
-        ],
+        messages=[MessageOut(**message_out(services.translator, r)) for r in rows],
         handoff=status,
     )
 

@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 
 from gateway import pubsub
 from gateway.deps import ConversationDep, ServicesDep
-from gateway.handoff import aware
+from gateway import presenters
 from gateway.handoff_texts import citizen_texts
 from gateway.services import Services
 from gateway.store import messages
@@ -49,30 +49,9 @@ def sse(event: str, data: Any, event_id: int | None = None) -> str:
     return f"{head}event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-def _dir(services: Services, code: str) -> str:
-    for info in services.translator.languages():
-        if info.code == code:
-            return str(info.dir)
-    return "ltr"
-
-
 def message_out(services: Services, m: Any) -> dict[str, Any]:
-    """A stored message (row or dict) in the shape of ``schemas.MessageOut``."""
-    get = m.get if isinstance(m, dict) else (lambda k, d=None: getattr(m, k, d))
-    created = get("created_at")
-    return {
-        "id": get("id"),
-        "role": get("role"),
-        "text": get("text"),
-        "language": get("language"),
-        "dir": _dir(services, str(get("language"))),
-        "source": get("source"),
-        "machine_translated": bool(get("machine_translated")),
-        "basis_id": get("basis_id"),
-        "buttons": get("buttons") or [],
-        "author": get("author"),
-        "created_at": aware(created).isoformat() if created is not None else None,
-    }
+    """A stored message in the shape of ``schemas.MessageOut``."""
+    return presenters.message_out(services.translator, m)
 
 
 def _max_seq(services: Services, conversation_id: str) -> int:
