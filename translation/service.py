@@ -122,6 +122,7 @@ class TranslationService:
         self._engines: dict[Hop, Translator] = {}
         self._engine_lock = threading.Lock()
         self._routes: dict[tuple[str, str], _Route] = {}
+        self._languages: list[LanguageInfo] | None = None
         for code, spec in registry.languages.items():
             self._routes[(code, "sv")] = _Route(self, spec.to_sv)
             self._routes[("sv", code)] = _Route(self, spec.from_sv)
@@ -168,10 +169,14 @@ class TranslationService:
 
     # -- public API ------------------------------------------------------------------------
     def languages(self) -> list[LanguageInfo]:
-        return [
-            LanguageInfo(code, spec.name, spec.dir, spec.tier, self._available(code), spec.native)
-            for code, spec in self.registry.languages.items()
-        ]
+        """Offered languages. Availability is read from disk once: the gateway asks on every
+        message, and models only change with `make models` and a restart."""
+        if self._languages is None:
+            self._languages = [
+                LanguageInfo(code, spec.name, spec.dir, spec.tier, self._available(code), spec.native)
+                for code, spec in self.registry.languages.items()
+            ]
+        return list(self._languages)
 
     def detect(self, text: str, current: str | None = None, explicit: str | None = None) -> Detection:
         return self.detector.detect(text, current=current, explicit=explicit)
