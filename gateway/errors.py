@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import logging
+import traceback
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -99,7 +101,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        logger.exception("unexpected error: %s", type(exc).__name__)
+        # Only the type and where it happened: exception messages (e.g. SQL errors with their
+        # parameters) can carry citizens' text, which never goes to ordinary logs.
+        frames = traceback.extract_tb(exc.__traceback__)
+        where = " < ".join(f"{Path(f.filename).name}:{f.lineno}" for f in reversed(frames[-4:]))
+        logger.error("unexpected error: %s at %s", type(exc).__name__, where)
         return JSONResponse(
             _body("internal", "Something went wrong on our side. Nothing was saved; please try again."),
             status_code=503,
