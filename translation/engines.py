@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from translation.errors import ModelNotAvailableError
+from translation.vmap import Shortlist
 
 if TYPE_CHECKING:
     import ctranslate2
@@ -179,7 +180,9 @@ class CTranslate2Translator(_LazyModel):
 
     One thread per translation by default: at batch size 1 on the 2-core machines a second
     thread was slower (bench/translation_bench.py), and it leaves a core for the gateway.
-    `use_vmap=None` uses the vocabulary map when the model directory has one.
+    `use_vmap=None` uses the vocabulary map when the model directory has one. A lexical map
+    (translation/vmap.py) is used only for sentences whose every source piece it knows; the
+    others are translated over the whole vocabulary.
     """
 
     engine = "ct2"
@@ -208,6 +211,11 @@ class CTranslate2Translator(_LazyModel):
         self._translator: ctranslate2.Translator | None = None
         self._source: sentencepiece.SentencePieceProcessor | None = None
         self._target: sentencepiece.SentencePieceProcessor | None = None
+        self._shortlist: Shortlist | None = None
+        self.last_used_vmap: list[bool] = []  # per sentence of the last batch (benchmarks, tests)
+        # Called with (source pieces, output pieces) per sentence; `make models` learns the
+        # lexical vocabulary map from these (translation/vmap.py).
+        self.recorder: Callable[[list[str], list[str]], None] | None = None
 
     def _load(self) -> None:
         if not (self.model_dir / "model.bin").is_file():
@@ -224,8 +232,11 @@ class CTranslate2Translator(_LazyModel):
         )
         self._source = sentencepiece.SentencePieceProcessor(model_file=str(self.spm_dir / "source.spm"))
         self._target = sentencepiece.SentencePieceProcessor(model_file=str(self.spm_dir / "target.spm"))
+        vmap = self.model_dir / "vmap.txt"
         if self.use_vmap is None:
-            self.use_vmap = (self.model_dir / "vmap.txt").is_file()
+            self.use_vmap = vmap.is_file()
+        if self.use_vmap and vmap.is_file():
+            self._shortlist = Shortlist.read(vmap)
 
     def encode(self, text: str) -> list[str]:
         """SentencePiece pieces + the target-language token (if any) + ``</s>``."""
@@ -242,16 +253,27 @@ class CTranslate2Translator(_LazyModel):
         batch = [self.encode(t) for t in texts]
         if self._translator is None or self._target is None:
             raise ModelNotAvailableError(f"Model {self.name!r} did not load; see the log.")
-        outputs = self._translator.translate_batch(
-            batch,
-            beam_size=self.beam_size,
-            max_decoding_length=self.max_decoding_length,
-            return_scores=True,
-            use_vmap=bool(self.use_vmap),
-        )
+        use = [bool(self.use_vmap) and (self._shortlist is None or self._shortlist.covers(b)) for b in batch]
+        outputs: list[Any] = [None] * len(batch)
+        for flag in (True, False):
+            idx = [i for i, u in enumerate(use) if u is flag]
+            if not idx:
+                continue
+            done = self._translator.translate_batch(
+                [batch[i] for i in idx],
+                beam_size=self.beam_size,
+                max_decoding_length=self.max_decoding_length,
+                return_scores=True,
+                use_vmap=flag,
+            )
+            for i, out in zip(idx, done):
+                outputs[i] = out
+        self.last_used_vmap = use
         results = []
-        for out in outputs:
+        for source, out in zip(batch, outputs):
             tokens: Sequence[str] = out.hypotheses[0]
+            if self.recorder is not None:
+                self.recorder(list(source), list(tokens))
             text = self._target.decode([t for t in tokens if t != "</s>"])
             score = float(out.scores[0]) if out.scores else None
             results.append(TranslationResult(text.strip(), score, self.engine, self.name, self.revision))

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -162,3 +163,48 @@ def test_download_script_rejects_a_target_token_the_model_does_not_know(models_d
     data["languages"]["en"]["to_sv"] = [{"model": "tiny-en-sv", "token": ">>swx<<"}]
     [problem] = download_models.check_tokens(ModelRegistry.from_dict(data, models_dir))
     assert "'>>swx<<' is not in tiny-en-sv's vocabulary. Valid: >>swe<<" in problem
+
+
+def test_lexical_vocabulary_map_learnt_from_own_translations(models_dir: Path, tmp_path: Path) -> None:
+    """`make models --vmap lexical`: learn a shortlist by translating our texts, then translate
+    known sentences over the shortlist (same output) and unknown ones over the whole vocabulary."""
+    import shutil
+
+    from translation.registry import ModelRegistry
+    from translation.vmap import Shortlist
+
+    download_models = _download_script()
+    shutil.copytree(models_dir / "tiny-sv-en", tmp_path / "tiny-sv-en")
+    registry = ModelRegistry.from_dict(
+        {
+            "version": "t",
+            "models": {"tiny-sv-en": {"hf_id": "local/tiny-sv-en", "engine": "ct2"}},
+            "languages": {
+                "sv": {"name": "Svenska", "english": "Swedish", "native": True},
+                "xx": {"name": "X", "english": "X", "from_sv": ["tiny-sv-en"], "to_sv": []},
+            },
+        },
+        tmp_path,
+    )
+    learnt_from = SOURCES[:2]  # "ring [1] idag" and "skriv till ..." are never seen
+    [path] = download_models.learn_shortlists(registry, {"sv": learnt_from}).values()
+    shortlist = Shortlist.read(path)
+    assert path == tmp_path / "tiny-sv-en" / "ct2" / "vmap.txt"
+    assert shortlist.is_lexical and "▁hej" in shortlist.by_source
+    vocab_size = len(json.loads((tmp_path / "tiny-sv-en" / "hf" / "vocab.json").read_text(encoding="utf-8")))
+    assert len(shortlist.candidates(["▁hej"])) < vocab_size
+
+    engine = CTranslate2Translator(tmp_path / "tiny-sv-en" / "ct2", "tiny-sv-en")
+    assert [r.text for r in engine.translate(SOURCES, "sv", "en")] == EXPECTED
+    assert engine.last_used_vmap == [True, True, False, False]
+
+
+def test_shortlist_ignores_language_tokens_and_needs_every_piece() -> None:
+    from translation.vmap import build_shortlist
+
+    shortlist = build_shortlist([(["▁a", "▁b", "</s>"], ["▁x", "▁y", "</s>"]), (["▁a", "</s>"], ["▁x", "</s>"])],
+                                always=1, per_source=1)
+    assert shortlist.always == ("</s>", "<unk>", "▁x")
+    assert shortlist.by_source == {"▁a": ("▁x",), "▁b": ("▁y",)}
+    assert shortlist.covers([">>swe<<", "▁a", "▁b", "</s>"])
+    assert not shortlist.covers(["▁a", "▁c", "</s>"])
