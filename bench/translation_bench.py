@@ -7,6 +7,8 @@
     transformers (fp32) vs CTranslate2 int8, with and without a vocabulary map; each engine
     runs in its own subprocess so its resident memory can be measured.
 (c) Cache: a repeated translation served from `CachedTranslator` and from the service.
+(d) Translated turn: what a non-native turn adds to a Swedish one (inbound translation plus
+    the pre-translated answer), through the real TranslationService.
 
 Usage: python bench/translation_bench.py [--runs 30] [--workdir /tmp/translation-bench]
 """
@@ -258,6 +260,79 @@ def bench_cache(ct2_dir: Path, hf_dir: Path) -> None:
     print(f"first call (miss, includes model load): {miss_ms:.0f} ms; repeat (hit): {hit_us:.1f} µs")
 
 
+# -- (d) a translated turn --------------------------------------------------------------------
+def bench_turn(workdir: Path, runs: int) -> None:
+    """What a non-native turn adds to a Swedish one in gateway/turn.py: `to_swedish` of the
+    message (not cached: every message differs) and `from_swedish` of each answer, which hits
+    the cache because the gateway pre-translates the fixed answers at start. Everything else
+    in a turn (HTTP, detection, Rasa, the database) is the same for both, so this difference
+    is the added cost. Through the real TranslationService on the OPUS-MT-shaped model."""
+    import shutil
+
+    from translation.engines import CTranslate2Translator
+    from translation.registry import Hop, ModelRegistry
+    from translation.service import TranslationService
+
+    hf = workdir / "hf"
+    root = workdir / "turn-models"
+    for name, converted in (("rand-lexical", "ct2-vmap-lexical"), ("rand-full", "ct2")):
+        target = root / name / "ct2"
+        if not (target / "model.bin").is_file():
+            shutil.copytree(workdir / converted, target, dirs_exist_ok=True)
+            for spm in ("source.spm", "target.spm"):
+                shutil.copy(hf / spm, target / spm)
+            if name == "rand-lexical":
+                # The messages are made of this model's SentencePiece pieces: let the map know
+                # them, as a map learnt from texts with these words would (50 candidates each).
+                import sentencepiece
+
+                from translation.vmap import PER_SOURCE, Shortlist
+
+                pieces = sentencepiece.SentencePieceProcessor(model_file=str(hf / "source.spm"))
+                shortlist = Shortlist.read(target / "vmap.txt")
+                pick = random.Random(2)
+                extra = {pieces.id_to_piece(i): tuple(f"▁t{pick.randrange(2, VOCAB - 1)}" for _ in range(PER_SOURCE))
+                         for i in range(pieces.get_piece_size())}
+                Shortlist(shortlist.always, {**shortlist.by_source, **extra}).write(target / "vmap.txt")
+    rng = random.Random(3)
+    answer = "Du ansöker om plats i förskola i e-tjänsten. Ansök fyra månader innan du behöver platsen."
+    print(f"\n(d) Translated turn: added cost over a Swedish turn, {runs} messages of {SRC_TOKENS} "
+          f"pieces -> {OUT_TOKENS} Swedish tokens, answer pre-translated")
+    print(f"{'route':<40}{'p50 ms':>9}{'p95 ms':>9}{'tokens':>8}")
+    for name, label in (("rand-lexical", "message known to the lexical map"),
+                        ("rand-full", "unknown word: whole vocabulary")):
+        registry = ModelRegistry.from_dict({
+            "version": "bench",
+            "models": {name: {"hf_id": f"local/{name}", "engine": "ct2"}},
+            "languages": {"sv": {"name": "Svenska", "english": "Swedish", "native": True},
+                          "pl": {"name": "Polski", "english": "Polish", "to_sv": [name], "from_sv": [name]}},
+        }, root)
+        service = TranslationService(registry)
+        engine = service.engine_for(Hop(name))
+        assert isinstance(engine, CTranslate2Translator)
+        engine.max_decoding_length = OUT_TOKENS
+        engine.ensure_loaded()
+        service.pretranslate([answer], ["pl"])
+        produced: list[int] = []
+        engine.recorder = lambda src, out: produced.append(len([t for t in out if t != "</s>"]))
+        times = []
+        for i in range(runs + 3):
+            words: list[str] = []
+            while len(engine.encode(" ".join(words))) - 1 < SRC_TOKENS:
+                words.append(f"w{rng.randrange(3000)}")
+            message = engine._source.decode(engine.encode(" ".join(words))[:SRC_TOKENS])  # type: ignore[union-attr]
+            start = time.perf_counter()
+            service.to_swedish(message, "pl")
+            service.from_swedish(answer, "pl")
+            if i >= 3:
+                times.append(time.perf_counter() - start)
+        assert engine.last_used_vmap == [name == "rand-lexical"], engine.last_used_vmap
+        times.sort()
+        print(f"{label:<40}{1000 * statistics.median(times):>9.1f}"
+              f"{1000 * times[min(len(times) - 1, int(0.95 * len(times)))]:>9.1f}"
+              f"{statistics.median(produced):>8.0f}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=30)
@@ -274,6 +349,7 @@ def main() -> int:
     if not args.skip_speed:
         ct2_dir = bench_speed(args.workdir, args.runs)
         bench_cache(ct2_dir, args.workdir / "hf")
+        bench_turn(args.workdir, args.runs)
     return 0
 
 
