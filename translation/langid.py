@@ -118,10 +118,23 @@ class ChatLanguageDetector:
     """The detector the service uses; see the module docstring. Thread-safe after first use."""
 
     def __init__(
-        self, place_names: Iterable[str] = (), tuning: DetectorTuning | None = None
+        self,
+        place_names: Iterable[str] = (),
+        tuning: DetectorTuning | None = None,
+        neutral_terms: Iterable[str] = (),
     ) -> None:
+        """`neutral_terms` (glossary names, places and loanwords such as "komvux") are no
+        evidence of a language: "komvux courses in Karlstad" is read from "courses in"."""
         self.tuning = tuning or DetectorTuning()
         self._places = frozenset(w for name in place_names for w in scripts.words_of(name))
+        terms = [t.strip() for t in neutral_terms if t.strip()]
+        self._neutral = frozenset(t.lower() for t in terms if len(scripts.words_of(t)) == 1
+                                  and scripts.words_of(t)[0] == t.lower())
+        phrases = sorted((t for t in terms if len(scripts.words_of(t)) > 1), key=len, reverse=True)
+        self._neutral_phrases = (
+            re.compile("|".join(r"\b" + re.escape(p) + r"\b" for p in phrases), re.IGNORECASE)
+            if phrases else None
+        )
         self._factory: DetectorFactory | None = None
         self._lock = threading.Lock()
 
@@ -177,7 +190,14 @@ class ChatLanguageDetector:
     # -- Latin script -----------------------------------------------------------------------
     def _latin(self, text: str, current: str | None) -> Detection:
         t = self.tuning
+        if self._neutral_phrases is not None:
+            text = self._neutral_phrases.sub(" ", text)
         tokens = scripts.words_of(text)
+        if self._neutral and any(w in self._neutral for w in tokens):
+            content = [w for w in tokens if w not in self._neutral]
+            if not content:  # only names and loanwords: nothing to go on
+                return Detection(current or "sv", 0.5, "sticky" if current else "prior", current or "sv")
+            tokens, text = content, " ".join(content)
         probs = self._langdetect(text)
         words, letters = self._evidence(text, tokens)
         scores: dict[str, float] = {}

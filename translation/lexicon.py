@@ -60,6 +60,13 @@ WORDS: Mapping[str, frozenset[str]] = {
         robot answer sleep tonight house home care mother father mom dad son daughter
         can't don't i'm it's what's there's doesn't didn't won't cannot should much many
         opening hours open close closed cost costs city town council municipality office
+        kids events event calendar queue courses course class classes waiting list place
+        places fee fees permit permits building apartment flat housing elderly disabled
+        allowance benefit benefits application applications register enrol enroll sign
+        after-school daycare kindergarten swimming pool snow road roads pothole report
+        complaint wedding marriage job jobs vacancies study studies learn swedish english
+        transport assistance social services emergency crisis tax free cheap expensive
+        week weekend today tomorrow month holiday holidays summer winter near nearest
         """
     ),
     "de": _words(

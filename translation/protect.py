@@ -29,6 +29,12 @@ class Glossary:
     keep: tuple[str, ...] = ()
     places: tuple[str, ...] = ()
     translated: tuple[str, ...] = ()
+    loanwords: tuple[str, ...] = ()
+
+    @property
+    def language_neutral(self) -> tuple[str, ...]:
+        """Names, places and loanwords: no evidence of the language a message is written in."""
+        return (*self.keep, *self.places, *self.loanwords)
 
     @classmethod
     def load(cls, path: Path | None = None) -> Glossary:
@@ -45,6 +51,7 @@ class Glossary:
             keep=tuple(str(t) for t in data.get("keep") or ()),
             places=tuple(str(t) for t in data.get("places") or ()),
             translated=tuple(str(t) for t in data.get("translated") or ()),
+            loanwords=tuple(str(t) for t in data.get("loanwords") or ()),
         )
 
 

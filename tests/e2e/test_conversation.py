@@ -69,3 +69,51 @@ def test_rasa_channel_refuses_requests_without_the_token(live_stack: Any) -> Non
     assert response.status_code == 401
     # Rasa's own HTTP API (trackers, model replacement) is not enabled.
     assert httpx.get(f"{live_stack.rasa_url}/conversations/x/tracker", timeout=10).status_code in (403, 404)
+
+
+def _topics() -> list[tuple[str, dict[str, Any]]]:
+    """Each FAQ topic file: its first Swedish and English example and its answers' sources."""
+    from pathlib import Path
+
+    import yaml
+
+    out = []
+    for path in sorted((Path(__file__).resolve().parents[2] / "nlu_data").glob("*.yml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        blocks = [b for b in data.get("nlu") or [] if str(b.get("intent", "")).startswith("faq/")]
+        if not blocks:
+            continue
+        topic = blocks[0]["intent"]
+        first = {}
+        for block in blocks:
+            lang = (block.get("metadata") or {}).get("language", "sv")
+            first.setdefault(lang, block["examples"].splitlines()[0].strip()[2:])
+        [variants] = data["responses"].values()
+        urls = {v["metadata"]["source"]["url"] for v in variants}
+        out.append((topic, {"examples": first, "urls": urls}))
+    return out
+
+
+def test_every_topic_answers_in_swedish_and_english_with_its_source(live_stack: Any) -> None:
+    """What an editor's topic file promises: a question about it, in Swedish or English, gets
+    that topic's answer in the same language with the topic's karlstad.se source. When the
+    assistant asks "Menade du ...?", the citizen picks the button for the topic."""
+    topics = _topics()
+    assert len(topics) == 40
+    wrong = []
+    for topic, spec in topics:
+        for lang in ("sv", "en"):
+            client, cid = _chat(live_stack)
+            body = client.post(f"/api/conversations/{cid}/messages",
+                               json={"text": spec["examples"][lang]}).json()
+            answer = body["messages"][0]
+            chosen = [b for b in answer.get("buttons") or [] if topic in b["payload"]]
+            if chosen:  # "Menade du ...?": click the right topic
+                body = client.post(f"/api/conversations/{cid}/messages",
+                                   json={"text": chosen[0]["payload"]}).json()
+                answer = body["messages"][0]
+            source = (answer.get("source") or {}).get("url")
+            if answer["language"] != lang or source not in spec["urls"] or body["handoff"] is not None:
+                wrong.append(f"{topic} [{lang}] {spec['examples'][lang]!r} -> "
+                             f"{answer['language']} {answer['text'][:50]!r} {source}")
+    assert not wrong, "\n".join(wrong)

@@ -17,7 +17,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def detector() -> ChatLanguageDetector:
-    return ChatLanguageDetector(place_names=Glossary.load().places)
+    return ChatLanguageDetector(place_names=Glossary.load().places,
+                                neutral_terms=Glossary.load().language_neutral)
 
 
 def test_heldout_accuracy_meets_targets(detector: ChatLanguageDetector) -> None:
@@ -98,3 +99,31 @@ def test_detect_cli_prints_code_and_confidence_per_line() -> None:
     lines = [line.split("\t") for line in run.stdout.splitlines()]
     assert [code for code, _ in lines] == ["sv", "en", "ar"]
     assert all(0.0 <= float(conf) <= 1.0 for _, conf in lines)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("what is försörjningsstöd", "en"),
+        ("events calendar Karlstad", "en"),
+        ("preschool queue in Karlstad", "en"),
+        ("komvux courses in Karlstad", "en"),
+        ("jak zapisać dziecko do förskola w Karlstad", "pl"),
+        ("hur söker man försörjningsstöd", "sv"),
+        ("kan jag få hemtjänst i Kronoparken", "sv"),
+        ("bygglov garage", "sv"),
+        ("Mina sidor fungerar inte", "sv"),
+    ],
+)
+def test_swedish_service_words_and_places_do_not_decide_the_language(
+    detector: ChatLanguageDetector, text: str, expected: str
+) -> None:
+    """Newcomers write the Swedish name of a service ("komvux", "försörjningsstöd") or a
+    place inside an English or Polish message; they must be answered in their language."""
+    assert detector.detect(text).code == expected
+
+
+def test_a_message_of_only_names_keeps_the_conversation_language(detector: ChatLanguageDetector) -> None:
+    assert detector.detect("komvux Karlstad", current="en").code == "en"
+    assert detector.detect("Kronoparken", current="ar").code == "ar"
+    assert detector.detect("komvux").code == "sv"
