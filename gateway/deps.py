@@ -33,22 +33,31 @@ def _load_conversation(services: Services, conversation_id: str) -> Any:
     return row
 
 
-async def citizen_conversation(
-    conversation_id: str,
-    services: ServicesDep,
-    authorization: Annotated[str | None, Header()] = None,
-) -> Any:
-    """The conversation, if the request carries its own bearer token."""
+def require_token(authorization: str | None) -> str:
     token = bearer(authorization)
     if token is None:
         raise UnauthorisedError(
             "This conversation needs its token: send 'Authorization: Bearer <token>' "
             "with the token you got when the conversation was created."
         )
+    return token
+
+
+async def load_citizen_conversation(services: Services, conversation_id: str, token: str) -> Any:
+    """The conversation row, read now, if `token` is its own."""
     row = await services.store.run(_load_conversation, services, conversation_id)
     if not token_matches(token, row.token_hash):
         raise ForbiddenError("This token does not belong to this conversation.")
     return row
+
+
+async def citizen_conversation(
+    conversation_id: str,
+    services: ServicesDep,
+    authorization: Annotated[str | None, Header()] = None,
+) -> Any:
+    """The conversation, if the request carries its own bearer token."""
+    return await load_citizen_conversation(services, conversation_id, require_token(authorization))
 
 
 ConversationDep = Annotated[Any, Depends(citizen_conversation)]

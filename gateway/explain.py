@@ -46,6 +46,7 @@ METHODS: dict[str, tuple[str, str]] = {
     "explicit": ("du valde språket själv", "you chose the language yourself"),
     "script": ("utifrån skriftsystemet", "from the writing system"),
     "langdetect": ("automatiskt utifrån orden", "automatically from the words"),
+    "words": ("utifrån vanliga svenska ord i meddelandet", "from common Swedish words in the message"),
     "prior": ("svenska antas när texten är för kort för att avgöra",
               "Swedish is assumed when the text is too short to tell"),
     "sticky": ("samma språk som tidigare i samtalet", "the same language as earlier in the conversation"),

@@ -1,13 +1,13 @@
 """The citizen API: create a conversation, send a message, read the transcript."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Header, Request
 from sqlalchemy import select
 
 from gateway.auth import hash_token, new_token
-from gateway.deps import ConversationDep, ServicesDep
+from gateway.deps import ConversationDep, ServicesDep, load_citizen_conversation, require_token
 from gateway.errors import GatewayError, RateLimitedError, UnavailableError
 from gateway.schemas import (
     ConversationCreated,
@@ -111,12 +111,17 @@ async def create_conversation(
 
 @router.post("/conversations/{conversation_id}/messages", response_model=TurnOut)
 async def send_message(
-    body: SendMessage, conversation: ConversationDep, services: ServicesDep
+    conversation_id: str,
+    body: SendMessage,
+    services: ServicesDep,
+    authorization: Annotated[str | None, Header()] = None,
 ) -> TurnOut:
-    if not services.message_limiter.allow(conversation.id):
-        raise RateLimitedError("You are sending messages very fast. Wait a moment and try again.")
-    async with services.locks.get(conversation.id):
-        fresh = await services.store.run(_reload, services, conversation.id)
+    token = require_token(authorization)
+    # One read, under the conversation's lock: the token check and the turn use the same row.
+    async with services.locks.get(conversation_id):
+        fresh = await load_citizen_conversation(services, conversation_id, token)
+        if not services.message_limiter.allow(fresh.id):
+            raise RateLimitedError("You are sending messages very fast. Wait a moment and try again.")
         try:
             result = await services.turns.handle(fresh, body.text)
         except AssistantUnavailableError as exc:
@@ -129,13 +134,6 @@ async def send_message(
         messages=[_out(services, m) for m in result.messages],
         handoff=result.handoff,
     )
-
-
-def _reload(services: Any, conversation_id: str) -> Any:
-    from gateway.store import conversations
-
-    with services.store.connect() as conn:
-        return conn.execute(select(conversations).where(conversations.c.id == conversation_id)).one()
 
 
 def _transcript(services: Any, conversation_id: str) -> tuple[list[Any], dict[str, Any] | None]:

@@ -127,3 +127,17 @@ def test_a_message_of_only_names_keeps_the_conversation_language(detector: ChatL
     assert detector.detect("komvux Karlstad", current="en").code == "en"
     assert detector.detect("Kronoparken", current="ar").code == "ar"
     assert detector.detect("komvux").code == "sv"
+
+
+def test_plain_swedish_is_recognised_from_its_words_without_langdetect(
+    detector: ChatLanguageDetector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[str] = []
+    real = detector._langdetect
+    monkeypatch.setattr(detector, "_langdetect", lambda text: calls.append(text) or real(text))
+    swedish = detector.detect("när töms soptunnan hos oss")
+    assert (swedish.code, swedish.method, calls) == ("sv", "words", [])
+    # a word of another language, or a conversation in another language: the full path
+    assert detector.detect("när is the library open").method != "words"
+    assert detector.detect("när töms soptunnan hos oss", current="en").method != "words"
+    assert len(calls) == 2
