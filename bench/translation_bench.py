@@ -47,8 +47,7 @@ def bench_langid() -> None:
     from translation.protect import Glossary
 
     rows = load_labelled(REPO / "tests/translation/data/langid_heldout.tsv")
-    ours = ChatLanguageDetector(place_names=Glossary.load().places,
-                                neutral_terms=Glossary.load().language_neutral)
+    ours = ChatLanguageDetector(neutral_terms=Glossary.load().language_neutral)
     factory = DetectorFactory()
     factory.seed = 0
     factory.load_profile(PROFILES_DIRECTORY)

@@ -20,8 +20,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--conversation", action="store_true", help="sticky across lines")
     parser.add_argument("--detected", action="store_true", help="print the detected code")
     args = parser.parse_args(argv)
-    detector = ChatLanguageDetector(place_names=Glossary.load().places,
-                                    neutral_terms=Glossary.load().language_neutral)
+    detector = ChatLanguageDetector(neutral_terms=Glossary.load().language_neutral)
     current: str | None = None
     for line in sys.stdin:
         text = line.rstrip("\n")

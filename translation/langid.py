@@ -104,7 +104,6 @@ class DetectorTuning:
 
     langdetect_weight: float = 1.5
     word_weight: float = 4.0
-    place_weight: float = 1.0
     swedish_prior: float = 2.5
     swedish_margin: float = 1.0  # another language must beat Swedish by this much
     sticky_margin: float = 3.0  # ... and the conversation language by this much
@@ -121,14 +120,12 @@ class ChatLanguageDetector:
 
     def __init__(
         self,
-        place_names: Iterable[str] = (),
-        tuning: DetectorTuning | None = None,
         neutral_terms: Iterable[str] = (),
+        tuning: DetectorTuning | None = None,
     ) -> None:
         """`neutral_terms` (glossary names, places and loanwords such as "komvux") are no
         evidence of a language: "komvux courses in Karlstad" is read from "courses in"."""
         self.tuning = tuning or DetectorTuning()
-        self._places = frozenset(w for name in place_names for w in scripts.words_of(name))
         terms = [t.strip() for t in neutral_terms if t.strip()]
         self._neutral = frozenset(t.lower() for t in terms if len(scripts.words_of(t)) == 1
                                   and scripts.words_of(t)[0] == t.lower())
@@ -245,7 +242,7 @@ class ChatLanguageDetector:
         (all served in Swedish), and none of any other language's frequent words."""
         scandinavian = 0
         for token in tokens:
-            owners = {lang for lang, vocab in lexicon.WORDS.items() if token in vocab}
+            owners = lexicon.OWNERS.get(token, frozenset())
             if owners - _SCANDINAVIAN:
                 return False
             scandinavian += bool(owners)
@@ -256,11 +253,9 @@ class ChatLanguageDetector:
     ) -> tuple[defaultdict[str, float], defaultdict[str, float]]:
         words: defaultdict[str, float] = defaultdict(float)
         for token in tokens:
-            owners = [lang for lang, vocab in lexicon.WORDS.items() if token in vocab]
+            owners = lexicon.OWNERS.get(token, frozenset())
             for lang in owners:
                 words[lang] += 1.0 / len(owners)
-            if token in self._places and not owners:
-                words["sv"] += self.tuning.place_weight / self.tuning.word_weight
         letters: defaultdict[str, float] = defaultdict(float)
         lowered = text.lower()
         for ch in set(lowered):

@@ -190,6 +190,17 @@ WORDS: Mapping[str, frozenset[str]] = {
 
 #: Letters that point at (positive weight) or away from (negative) a language. Weights are
 #: per message, not per occurrence.
+def _owners(words: Mapping[str, frozenset[str]]) -> dict[str, frozenset[str]]:
+    index: dict[str, set[str]] = {}
+    for lang, vocab in words.items():
+        for word in vocab:
+            index.setdefault(word, set()).add(lang)
+    return {word: frozenset(langs) for word, langs in index.items()}
+
+
+#: word -> the languages whose frequent words include it (one lookup per token).
+OWNERS: Mapping[str, frozenset[str]] = _owners(WORDS)
+
 LETTERS: Mapping[str, Mapping[str, float]] = {
     "å": {"sv": 1.5, "da": 1.5, "no": 1.5},
     "ä": {"sv": 1.0, "fi": 1.0, "de": 1.0, "da": -1.0, "no": -1.0},

@@ -113,7 +113,7 @@ class TranslationService:
         self.registry = registry
         self.glossary = glossary or Glossary.load()
         self.detector: LanguageDetector = detector or ChatLanguageDetector(
-            place_names=self.glossary.places, neutral_terms=self.glossary.language_neutral
+            neutral_terms=self.glossary.language_neutral
         )
         self.notices = notices or Notices.load()
         self.cache_size = cache_size

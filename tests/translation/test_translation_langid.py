@@ -17,8 +17,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def detector() -> ChatLanguageDetector:
-    return ChatLanguageDetector(place_names=Glossary.load().places,
-                                neutral_terms=Glossary.load().language_neutral)
+    return ChatLanguageDetector(neutral_terms=Glossary.load().language_neutral)
 
 
 def test_heldout_accuracy_meets_targets(detector: ChatLanguageDetector) -> None:
