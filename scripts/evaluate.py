@@ -215,11 +215,23 @@ def _literal(dumper: yaml.SafeDumper, value: _Literal) -> yaml.Node:
 yaml.SafeDumper.add_representer(_Literal, _literal)
 
 
-def write_training_file(path: Path, examples: Sequence[Example], responses: Dict[str, Any]) -> None:
+def write_training_file(
+    path: Path,
+    examples: Sequence[Example],
+    responses: Dict[str, Any],
+    knowledge: Sequence[Dict[str, Any]] = (),
+) -> None:
+    """One fold's training data: its examples, every answer, and the editors' word lists.
+
+    `knowledge` (lookup tables and regexes, e.g. nlu_data/begrepp.yml) is not an example
+    that can be held out: it belongs to every fold, as it belongs to the live model.
+    """
     blocks: Dict[Tuple[str, str], List[str]] = defaultdict(list)
     for e in examples:
         blocks[(e.intent, e.lang)].append(e.text)
-    nlu = []
+    nlu: List[Dict[str, Any]] = [
+        {**block, "examples": _Literal(str(block["examples"]))} for block in knowledge
+    ]
     for (intent, lang), texts in sorted(blocks.items()):
         block: Dict[str, Any] = {"intent": intent}
         if lang != "sv":
@@ -228,6 +240,17 @@ def write_training_file(path: Path, examples: Sequence[Example], responses: Dict
         nlu.append(block)
     content = {"version": "3.1", "nlu": nlu, "responses": responses}
     path.write_text(yaml.safe_dump(content, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+def raw_knowledge(nlu_dir: Path) -> List[Dict[str, Any]]:
+    """The lookup-table and regex blocks of nlu_data/ (no intent examples)."""
+    blocks: List[Dict[str, Any]] = []
+    for path in sorted(nlu_dir.glob("*.yml")):
+        content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for block in content.get("nlu") or []:
+            if isinstance(block, dict) and ("lookup" in block or "regex" in block):
+                blocks.append(block)
+    return blocks
 
 
 def raw_responses(nlu_dir: Path) -> Dict[str, Any]:
@@ -264,6 +287,7 @@ def cross_validate(
         raise SystemExit("\n".join(data.problems))
     examples = data.examples
     responses = raw_responses(nlu_dir)
+    knowledge = raw_knowledge(nlu_dir)
     rows: List[Dict[str, Any]] = []
     durations: List[float] = []
     with tempfile.TemporaryDirectory(prefix="karlstad-eval-") as tmp:
@@ -275,7 +299,7 @@ def cross_validate(
             test = [examples[i] for i in sorted(test_idx)]
             fold_dir = workdir / f"fold{n}"
             fold_dir.mkdir()
-            write_training_file(fold_dir / "train.yml", train, responses)
+            write_training_file(fold_dir / "train.yml", train, responses, knowledge)
             started = time.monotonic()
             print(f"fold {n}/{folds}: training on {len(train)} examples ...", flush=True)
             model = train_nlu(

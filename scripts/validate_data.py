@@ -16,6 +16,7 @@ import datetime as dt
 import re
 import sys
 import unicodedata
+from difflib import SequenceMatcher
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Tuple
@@ -54,6 +55,8 @@ class NluData:
     responses: Dict[str, List[Variation]] = field(default_factory=dict)
     response_files: Dict[str, str] = field(default_factory=dict)
     problems: List[str] = field(default_factory=list)  # files that could not be read
+    # Lookup tables (nlu_data/begrepp.yml): name -> (file, elements)
+    lookups: Dict[str, Tuple[str, List[str]]] = field(default_factory=dict)
 
     def intents(self) -> List[str]:
         return sorted({e.intent for e in self.examples})
@@ -94,6 +97,10 @@ def read_nlu_file(path: Path, data: NluData, root: Path) -> None:
         data.problems.append(f"{name}: filen ska börja med 'version: \"3.1\"' och ha 'nlu:' och 'responses:'.")
         return
     for block in content.get("nlu") or []:
+        if isinstance(block, dict) and "lookup" in block:
+            elements = list(_example_lines(str(block.get("examples") or "")))
+            data.lookups[str(block["lookup"])] = (name, elements)
+            continue
         if not isinstance(block, dict) or "intent" not in block:
             continue
         metadata = block.get("metadata") or {}
@@ -263,20 +270,75 @@ def check_orphan_responses(data: NluData, report: Report) -> None:
             )
 
 
+CONCEPT_PREFIX = "begrepp_"
+CONCEPT_MIN_STEM = 3  # letters an element with * needs, so "so*" can't match half the language
+
+
+def check_concepts(data: NluData, report: Report) -> None:
+    """The word lists in begrepp.yml (syntax: bot/components/concepts.py)."""
+    for name, (file, elements) in sorted(data.lookups.items()):
+        if not name.startswith(CONCEPT_PREFIX):
+            report.warn(
+                f"{file}: listan '{name}' används inte av modellen. Namnet ska börja med "
+                f"{CONCEPT_PREFIX}, till exempel {CONCEPT_PREFIX}{name}."
+            )
+        if not elements:
+            report.error(f"{file}: listan '{name}' är tom. Skriv minst ett ord, eller ta bort listan.")
+        seen = set()
+        for element in elements:
+            key = " ".join(element.lower().split())
+            if key in seen:
+                report.warn(f"{file}: '{element}' står två gånger i listan '{name}'. Ta bort den ena.")
+            seen.add(key)
+            letters = sum(ch.isalnum() for ch in element)
+            if "*" in element and letters < CONCEPT_MIN_STEM:
+                report.error(
+                    f"{file}: '{element}' i listan '{name}' är för kort för att ha *. Skriv minst "
+                    f"{CONCEPT_MIN_STEM} bokstäver före eller efter *, eller skriv hela ordet."
+                )
+
+
+def _words(text: str) -> set:
+    return set(re.findall(r"\w+", text))
+
+
+def near_copy(a: str, b: str) -> bool:
+    """True when two normalised sentences are the same question with a word or two changed."""
+    wa, wb = _words(a), _words(b)
+    if wa and wb and len(wa & wb) / len(wa | wb) >= NEAR_COPY_JACCARD:
+        return True
+    matcher = SequenceMatcher(None, a, b, autojunk=False)
+    return (matcher.real_quick_ratio() >= NEAR_COPY_RATIO and matcher.quick_ratio() >= NEAR_COPY_RATIO
+            and matcher.ratio() >= NEAR_COPY_RATIO)
+
+
+NEAR_COPY_RATIO = 0.85
+SMALL_TALK = ("greet", "goodbye", "thanks", "affirm", "deny")
+NEAR_COPY_JACCARD = 0.75
+
+
 def check_paraphrases_held_out(data: NluData, paraphrases: Path, report: Report) -> None:
-    """The paraphrase test set must never be used for training."""
+    """The paraphrase test set must never be used for training, not even as a near copy."""
     if not paraphrases.exists():
         return
     items = yaml.safe_load(paraphrases.read_text(encoding="utf-8")) or []
-    training = {normalise(e.text): e for e in data.examples}
+    exact = {normalise(str((item or {}).get("text") or "")) for item in items}
+    by_intent: Dict[str, List[str]] = {}
     for item in items:
-        text = str((item or {}).get("text") or "")
-        hit = training.get(normalise(text))
+        by_intent.setdefault(str((item or {}).get("intent") or ""), []).append(
+            normalise(str((item or {}).get("text") or "")))
+    for e in data.examples:
+        text = normalise(e.text)
+        # Near copies only count within the same intent (and not for one-line small talk
+        # such as "hej då" / "hej hej", which has few ways to be said).
+        similar = [] if e.intent in SMALL_TALK else by_intent.get(e.intent, [])
+        hit = text if text in exact else next((t for t in similar if near_copy(text, t)), None)
         if hit is not None:
+            same = "finns också" if hit == text else "är nästan samma mening som en"
             report.error(
-                f"{hit.file}: exemplet '{hit.text}' finns också i testmeningarna "
-                f"({paraphrases.name}). Testmeningarna får inte användas som träningsexempel: "
-                f"formulera om exemplet i {hit.file}."
+                f"{e.file}: exemplet '{e.text}' {same} i testmeningarna ({paraphrases.name}). "
+                f"Testmeningarna får inte användas som träningsexempel: skriv frågan med "
+                f"andra ord eller ta bort exemplet."
             )
 
 
@@ -292,6 +354,7 @@ def validate(nlu_dir: Path, today: dt.date, paraphrases: Optional[Path] = None) 
         check_topic(topic, data, today, report)
     check_orphan_responses(data, report)
     check_duplicates(data, report)
+    check_concepts(data, report)
     if paraphrases is not None:
         check_paraphrases_held_out(data, paraphrases, report)
     return report
