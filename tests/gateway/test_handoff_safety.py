@@ -38,6 +38,14 @@ DANGER = [
     ("det står en man med en kniv utanför, han har en kniv", "sensitive/threat_or_crime"),
     ("someone is threatening me online", "sensitive/threat_or_crime"),
     ("he says he is going to kill me", "sensitive/threat_or_crime"),
+    ("vill int leva mer", "sensitive/suicide"),
+    ("she swallowed a whole bottle of pills", "sensitive/suicide"),
+    ("min sambo tar hela min pension", "sensitive/violence_close_relationship"),
+    ("my husband won't let me leave the flat", "sensitive/violence_close_relationship"),
+    ("en vuxen ber min tioåring att skicka bilder", "sensitive/child_at_risk"),
+    ("grannbarnen får ingen mat, mamma dricker hela tiden", "sensitive/child_at_risk"),
+    ("någon hotar att lägga ut bilder på mig", "sensitive/threat_or_crime"),
+    ("a man waving a knife outside the library", "sensitive/threat_or_crime"),
 ]
 QUIET = [
     "Det slår mig att avgiften har höjts",
@@ -52,6 +60,12 @@ QUIET = [
     "Kan jag döda ogräs med kokande vatten i kolonilotten?",
     "my son needs a place in preschool",
     "Hur slår man på värmen i föreningslokalen?",
+    "the rope swing at the playground is broken",
+    "my son sends pictures from his school trips",
+    "my kid has bruises after football practice",
+    "vi vill skicka bilder på vårt barn till förskolans album",
+    "kan jag skicka bilder på hålet i gatan",
+    "pushed my bike to the recycling centre, is it open",
 ]
 
 
