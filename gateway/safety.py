@@ -54,6 +54,9 @@ _EN_CHILD = (
 # "det slår mig att", "tanken slog mig": the verb "slå" as an idiom, not a blow.
 _SV_IDIOM = r"(?<!\bdet )(?<!\btanken )(?<!\bidén )(?<!\bplötsligt )(?<!\bsom )"
 
+# A child named in the message: "child_images" needs one before a request for pictures.
+_CHILD_REF = (r"(?:\d+ ?-?årig\w*|\w*åring\w*|\d+ years? old|dotter|dottern|son|sonen|barn\w*"
+              r"|daughter|son|kid|kids|child|children|pupil|elev\w*|i'm 1\d|jag är 1\d)")
 PATTERNS: dict[str, tuple[tuple[str, str], ...]] = {
     "sensitive/suicide": (
         ("suicide_word_sv", r"\bsjälvmord\w*|\bsuicid\w*"),
@@ -87,6 +90,16 @@ PATTERNS: dict[str, tuple[tuple[str, str], ...]] = {
                             r"|\b(?:inget|ingenting) att leva för\b|\bjag skär mig\b"),
         ("despair_more_en", r"\bend it (?:tonight|today|now)\b|\bplan to end it\b|\bhad enough of"
                             r" (?:life|living)\b|\bthinking about (?:dying|death|killing myself)\b"),
+        ("suicide_more_sv", r"\bvill int(?:e)? leva\b|\btänker på att dö\b|\bför att dö\b"
+                            r"|\bavsluta (?:sitt|mitt|ditt|hans|hennes) liv\b|\bavsluta allt\b"
+                            r"|\b(?:tagit|svalt|ätit) (?:\w+ ){0,4}(?:tabletter|piller|alvedon"
+                            r"|panodil|sömntabletter)\b|\b(?:skurit|skär|ristar|ristat) (?:mig|sig)\b"
+                            r"|\brakblad\b|\b(?:har|köpt|skaffat) ett rep\b|\blever eller dör\b|\bfår ta slut nu\b"),
+        ("suicide_more_en", r"\bkill (?:himself|herself|themselves)\b|\bway to die\b"
+                            r"|\b(?:took|taken|swallowed) (?:\w+ ){0,4}(?:paracetamol|pills|tablets)\b"
+                            r"|\b(?:thinking about|about to) jump(?:ing)?\b|\bcan'?t take it anymore\b"
+                            r"|\b(?:got|have|bought) (?:a|the) rope\b|\brope ready\b|\bcutting (?:her|his|my|their) arms\b"
+                            r"|\bwants? to end it\b|\btake (?:his|her|their) (?:own )?life\b"),
     ),
     "sensitive/child_at_risk": (
         ("child_hurt_sv", _SV_IDIOM + _SV_HURT + r" (?:\w+ )?" + _SV_CHILD + r"\b"),
@@ -109,6 +122,17 @@ PATTERNS: dict[str, tuple[tuple[str, str], ...]] = {
                              r"|\bcrying for hours\b"),
         ("child_more", r"\bbarnmisshandel\w*|\bbarn\w* (?:\w+ ){0,5}skriker och gråter\b"
                        r"|\bchild neglect\b|\balone and hungry\b"),
+        ("child_more_sv", r"\blämnar (?:mig|oss|barnen|dem) ensam\w*\b|\bfår (?:vi |jag |de )?ingen"
+                          r" mat\b|\binte ätit sen\b|\b(?:föräldrar\w*|mamma|pappa) (?:\w+ ){0,2}"
+                          r"(?:super|dricker|är full|tar droger|knarkar)\b|\btar på mig när\b"
+                          r"|\bbrännmärk\w*|\bsluta slå\b|\bkommer in i (?:min|hennes|hans) säng\b"),
+        ("child_images", r"^(?=.*\b" + _CHILD_REF + r"\b).*(?:\b(?:ber|bad|asks|asking|asked)"
+                         r" (?:\w+ ){0,6}(?:att )?(?:skicka|send) (?:\w+ ){0,2}(?:bilder|pictures|photos"
+                         r"|nudes)\b|\bkonstiga bilder\b|\bweird (?:pictures|photos)\b)"),
+        ("child_more_en", r"\bhaven'?t had food\b|\bhasn'?t eaten\b|\b(?:parents|mum|mom|dad)"
+                          r" (?:\w+ ){0,2}(?:drink|drinks|is drunk|take drugs|takes drugs|on drugs)\b"
+                          r"|\btouches me\b|\bcomes into (?:her|his|my) bed\b|\bscreaming stop\b"
+                          r"|\bburn marks\b"),
     ),
     "sensitive/violence_close_relationship": (
         ("close_hurt_sv", r"\b" + _SV_CLOSE + r" (?:\w+ ){0,3}?" + _SV_IDIOM + _SV_HURT + r"(?: att \w+)? mig\b"),
@@ -134,6 +158,20 @@ PATTERNS: dict[str, tuple[tuple[str, str], ...]] = {
                           r" (?:get )?marr\w*|\bcontrols my money\b"),
         ("control_more", r"\bkontrollerar (?:alla )?mina pengar\b|\bvåld i nära relation\w*"
                          r"|\blocks me in\b|\bforc(?:es|ed|ing) me to have sex\b"),
+        ("control_sv", r"\bsläpper inte ut mig\b|\btar (?:hela )?min (?:lön|pension|pengar)\b"
+                       r"|\bfår inte ha eget\b|\btagit mitt pass\b|\bfår inte lämna (?:huset|lägenheten)\b"
+                       r"|\bbevakar allt jag gör\b|\bvanärar familjen\b"),
+        ("close_more_sv", r"\boch (?:slår|sparkar|knuffar) mig\b|\bknuffa\w* omkull mig\b"
+                          r"|\b" + _SV_CLOSE + r" tvingar mig\b|\b(?:mitt ex|min ex\w*)\b.*\bhot\w*"
+                          r"|\bhar blåmärken igen\b|\bblåmärken (?:på|över) (?:halsen|hela kroppen|armarna|ansiktet)\b|\bgift(?:as|a) bort\b|\bvem (?:jag|hon|han) ska gifta"
+                          r" (?:mig|sig) med\b"),
+        ("control_en", r"\bwon'?t let me (?:see|go|leave|have|talk)\b|\btakes? all my (?:wages|money"
+                       r"|salary|pension)\b|\btaken my passport\b|\bshame on (?:the|my) family\b"),
+        ("close_more_en", r"\band (?:hits|beats|kicks|shoves) me\b|\bshoves me\b|\bpushed me\b"
+                          r"|\bthrew (?:a|an|the) \w+ at (?:me|my head)\b|\bmy ex\b.*\bthreat\w*"
+                          r"|\b(?:scared|afraid) of (?:him|her)\b"
+                          r"|\bbruises (?:on|all over) (?:her|his|my) (?:neck|face|arms?|body)\b"
+                          r"|\b(?:abroad|away) to marry\b|\bmarry (?:a|an) (?:older )?man\b"),
     ),
     "sensitive/threat_or_crime": (
         ("kill_threat_sv", r"\b(?:ska|kommer att|kommer|vill|försökte|hotar att|hotade att)"
@@ -160,56 +198,6 @@ PATTERNS: dict[str, tuple[tuple[str, str], ...]] = {
         ("crime_more", r"\bolaga hot\b|\bthreatening to (?:hurt|kill|harm) me\b|\bshooting (?:outside|at)\b"
                        r"|\bharass(?:ed|ing)? and threatened\b|\bthreatened online\b"
                        r"|\bvictim of (?:a )?crime\b"),
-    ),
-}
-# Phrasings from the third round of editor examples: colloquial spellings ("vill int leva"),
-# overdoses with a number or a brand, control and forced marriage, children left without
-# food or care, online sexual contact with a child, and threats from outside the family.
-_CHILD_REF = (r"(?:\d+ ?-?årig\w*|\w*åring\w*|\d+ years? old|dotter|dottern|son|sonen|barn\w*"
-              r"|daughter|son|kid|kids|child|children|pupil|elev\w*|i'm 1\d|jag är 1\d)")
-_MORE: dict[str, tuple[tuple[str, str], ...]] = {
-    "sensitive/suicide": (
-        ("suicide_more_sv", r"\bvill int(?:e)? leva\b|\btänker på att dö\b|\bför att dö\b"
-                            r"|\bavsluta (?:sitt|mitt|ditt|hans|hennes) liv\b|\bavsluta allt\b"
-                            r"|\b(?:tagit|svalt|ätit) (?:\w+ ){0,4}(?:tabletter|piller|alvedon"
-                            r"|panodil|sömntabletter)\b|\b(?:skurit|skär|ristar|ristat) (?:mig|sig)\b"
-                            r"|\brakblad\b|\b(?:har|köpt|skaffat) ett rep\b|\blever eller dör\b|\bfår ta slut nu\b"),
-        ("suicide_more_en", r"\bkill (?:himself|herself|themselves)\b|\bway to die\b"
-                            r"|\b(?:took|taken|swallowed) (?:\w+ ){0,4}(?:paracetamol|pills|tablets)\b"
-                            r"|\b(?:thinking about|about to) jump(?:ing)?\b|\bcan'?t take it anymore\b"
-                            r"|\b(?:got|have|bought) (?:a|the) rope\b|\brope ready\b|\bcutting (?:her|his|my|their) arms\b"
-                            r"|\bwants? to end it\b|\btake (?:his|her|their) (?:own )?life\b"),
-    ),
-    "sensitive/violence_close_relationship": (
-        ("control_sv", r"\bsläpper inte ut mig\b|\btar (?:hela )?min (?:lön|pension|pengar)\b"
-                       r"|\bfår inte ha eget\b|\btagit mitt pass\b|\bfår inte lämna (?:huset|lägenheten)\b"
-                       r"|\bbevakar allt jag gör\b|\bvanärar familjen\b"),
-        ("close_more_sv", r"\boch (?:slår|sparkar|knuffar) mig\b|\bknuffa\w* omkull mig\b"
-                          r"|\b" + _SV_CLOSE + r" tvingar mig\b|\b(?:mitt ex|min ex\w*)\b.*\bhot\w*"
-                          r"|\bhar blåmärken igen\b|\bblåmärken (?:på|över) (?:halsen|hela kroppen|armarna|ansiktet)\b|\bgift(?:as|a) bort\b|\bvem (?:jag|hon|han) ska gifta"
-                          r" (?:mig|sig) med\b"),
-        ("control_en", r"\bwon'?t let me (?:see|go|leave|have|talk)\b|\btakes? all my (?:wages|money"
-                       r"|salary|pension)\b|\btaken my passport\b|\bshame on (?:the|my) family\b"),
-        ("close_more_en", r"\band (?:hits|beats|kicks|shoves) me\b|\bshoves me\b|\bpushed me\b"
-                          r"|\bthrew (?:a|an|the) \w+ at (?:me|my head)\b|\bmy ex\b.*\bthreat\w*"
-                          r"|\b(?:scared|afraid) of (?:him|her)\b"
-                          r"|\bbruises (?:on|all over) (?:her|his|my) (?:neck|face|arms?|body)\b"
-                          r"|\b(?:abroad|away) to marry\b|\bmarry (?:a|an) (?:older )?man\b"),
-    ),
-    "sensitive/child_at_risk": (
-        ("child_more_sv", r"\blämnar (?:mig|oss|barnen|dem) ensam\w*\b|\bfår (?:vi |jag |de )?ingen"
-                          r" mat\b|\binte ätit sen\b|\b(?:föräldrar\w*|mamma|pappa) (?:\w+ ){0,2}"
-                          r"(?:super|dricker|är full|tar droger|knarkar)\b|\btar på mig när\b"
-                          r"|\bbrännmärk\w*|\bsluta slå\b|\bkommer in i (?:min|hennes|hans) säng\b"),
-        ("child_images", r"^(?=.*\b" + _CHILD_REF + r"\b).*(?:\b(?:ber|bad|asks|asking|asked)"
-                         r" (?:\w+ ){0,6}(?:att )?(?:skicka|send) (?:\w+ ){0,2}(?:bilder|pictures|photos"
-                         r"|nudes)\b|\bkonstiga bilder\b|\bweird (?:pictures|photos)\b)"),
-        ("child_more_en", r"\bhaven'?t had food\b|\bhasn'?t eaten\b|\b(?:parents|mum|mom|dad)"
-                          r" (?:\w+ ){0,2}(?:drink|drinks|is drunk|take drugs|takes drugs|on drugs)\b"
-                          r"|\btouches me\b|\bcomes into (?:her|his|my) bed\b|\bscreaming stop\b"
-                          r"|\bburn marks\b"),
-    ),
-    "sensitive/threat_or_crime": (
         ("crime_more_sv", r"\binbrott\b(?: \w+){0,4} just nu\b|\bhotar att (?:skicka|lägga ut|sprida)\b"
                           r"|\b(?:hörde|hör|hört) skott\b|\bskottlossning\b|\bge mig stryk\b"
                           r"|\bvet var jag bor\b|\bdyker upp där jag bor\b|\btafsa\w* på mig\b"
@@ -221,8 +209,6 @@ _MORE: dict[str, tuple[tuple[str, str], ...]] = {
                           r"|\bshots? fired\b|\bheard (?:gun)?shots\b"),
     ),
 }
-for _reason, _entries in _MORE.items():
-    PATTERNS[_reason] = PATTERNS[_reason] + _entries
 ACUTE = frozenset(PATTERNS)
 
 _FOLD = {"mej": "mig", "dej": "dig", "sej": "sig", "dont": "don't", "im": "i'm",
