@@ -298,6 +298,11 @@ def check_concepts(data: NluData, report: Report) -> None:
                 )
 
 
+NEAR_COPY_RATIO = 0.85
+NEAR_COPY_JACCARD = 0.75
+SMALL_TALK = ("greet", "goodbye", "thanks", "affirm", "deny")
+
+
 def _words(text: str) -> set:
     return set(re.findall(r"\w+", text))
 
@@ -311,10 +316,6 @@ def near_copy(a: str, b: str) -> bool:
     return (matcher.real_quick_ratio() >= NEAR_COPY_RATIO and matcher.quick_ratio() >= NEAR_COPY_RATIO
             and matcher.ratio() >= NEAR_COPY_RATIO)
 
-
-NEAR_COPY_RATIO = 0.85
-SMALL_TALK = ("greet", "goodbye", "thanks", "affirm", "deny")
-NEAR_COPY_JACCARD = 0.75
 
 
 def check_paraphrases_held_out(data: NluData, paraphrases: Path, report: Report) -> None:

@@ -35,7 +35,7 @@ _WORD = r"\w*"
 def element_pattern(element: Text) -> Text:
     """The regular expression for one list element in the editors' syntax."""
     text = " ".join(element.split())
-    if not text or text.strip("*#") == "" and "#" not in text:
+    if not any(ch.isalnum() or ch == "#" for ch in text):
         raise ValueError(f"empty concept element: {element!r}")
     parts: List[Text] = []
     for ch in text:
