@@ -43,7 +43,6 @@ class Settings(BaseSettings):
     reports_dir: Path = ROOT / "var" / "reports"
     translation_registry: Path | None = None
 
-    secret_key: SecretStr = SecretStr("")
     retention_days: int = Field(90, ge=1, le=3650)
     opening_hours: str = "mon-fri 08:00-17:00"
     timezone: str = "Europe/Stockholm"
@@ -63,13 +62,14 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:
+        # Staff sessions are random tokens kept (hashed) in the database and need no signing
+        # key; the one shared secret is the Rasa channel token.
         if self.environment == "production":
-            for name in ("rasa_token", "secret_key"):
-                value = getattr(self, name).get_secret_value()
-                if value in PLACEHOLDER_SECRETS or len(value) < 16:
-                    raise SettingsError(
-                        f"GATEWAY_{name.upper()} is missing or a placeholder. In production "
-                        "set it to a random value of at least 16 characters "
-                        "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)."
-                    )
+            value = self.rasa_token.get_secret_value()
+            if value in PLACEHOLDER_SECRETS or len(value) < 16:
+                raise SettingsError(
+                    "GATEWAY_RASA_TOKEN (or RASA_CHANNEL_TOKEN) is missing or a placeholder. In "
+                    "production set it to a random value of at least 16 characters "
+                    "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)."
+                )
         return self
