@@ -11,12 +11,12 @@ APP_VENV  := .venv
 export RASA_TELEMETRY_ENABLED := false
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup run test train validate eval bench models staff-user purge audit-verify typecheck clean print-pythons
+.PHONY: help setup run test train validate eval bench models staff-user purge audit-verify typecheck lint clean print-pythons
 
 help:
 	@echo "make run    - set up (first time), train if data changed, start everything, print URLs"
 	@echo "make test   - set up and run every test"
-	@echo "Also: validate, eval, bench, models, staff-user, purge, audit-verify, lint, clean"
+	@echo "Also: validate, eval, bench, models, staff-user, purge, audit-verify, typecheck, lint, clean"
 
 # ---- environments -------------------------------------------------------------------
 $(RASA_VENV)/.installed: requirements/rasa.lock
@@ -78,6 +78,10 @@ audit-verify: setup
 
 typecheck: setup
 	@$(APP_VENV)/bin/mypy --strict translation gateway
+
+# ruff, configured in pyproject.toml ([tool.ruff]); `make test` runs it too.
+lint: $(APP_VENV)/.installed
+	@$(APP_VENV)/bin/ruff check .
 
 clean:
 	rm -rf var/logs var/reports tests/artifacts

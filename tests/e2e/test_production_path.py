@@ -10,8 +10,9 @@ import httpx
 import pytest
 
 from tests.pg import temporary_database
+from tests.services import require_redis
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis]
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +28,7 @@ def pg_stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> I
             rasa_port=free_port(),
             action_port=free_port(),
             database_url=url,
-            redis_url="redis://127.0.0.1:6379/0",
+            redis_url=require_redis(),  # fails with a clear message before Rasa starts
             extra_env={"GATEWAY_ENVIRONMENT": "test", "GATEWAY_MODELS_DIR": str(var_dir / "none")},
         )
         stack.start(timeout=240)

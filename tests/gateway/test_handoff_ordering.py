@@ -25,7 +25,6 @@ from tests.gateway.staff_helpers import (
     staff_login,
     start_conversation,
 )
-from tests.gateway.test_pubsub import postgres_url, redis_url  # noqa: F401 - fixtures
 
 MESSAGES = 30
 

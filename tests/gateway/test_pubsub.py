@@ -6,9 +6,7 @@ import asyncio
 import secrets
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -24,20 +22,8 @@ from tests.gateway.staff_helpers import (
     warm_up,
 )
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
-POSTGRES = "postgresql://postgres@127.0.0.1:5432"
-
-
-@pytest.fixture
-def redis_url() -> str:
-    """Redis on 127.0.0.1:6379 (skipped, with the reason, when it is not running)."""
-    import redis
-
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-    except (OSError, redis.RedisError) as exc:
-        pytest.skip(f"Redis is not running on 127.0.0.1:6379 ({type(exc).__name__})")
-    return REDIS_URL
+# The fixtures ``redis_url`` and ``postgres_url`` (tests/gateway/conftest.py) use the real
+# servers and fail, saying how to start them, when they are not running: CI has both.
 
 
 # ---- brokers --------------------------------------------------------------------------
@@ -180,23 +166,6 @@ async def test_a_dropped_stream_resumes_with_last_event_id_without_gaps_or_repea
 
 
 # ---- two replicas ------------------------------------------------------------------------
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for this test, dropped afterwards."""
-    psycopg = pytest.importorskip("psycopg")
-    name = "handoff_" + secrets.token_hex(4)
-    try:
-        admin = psycopg.connect(f"{POSTGRES}/postgres", autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"PostgreSQL is not running on 127.0.0.1:5432 ({exc})")
-    admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{POSTGRES}/{name}"
-    finally:
-        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        admin.close()
-
-
 @pytest.mark.postgres
 @pytest.mark.redis
 async def test_two_replicas_share_the_queue_and_live_updates_through_redis(
