@@ -22,6 +22,8 @@ echo "== Rasa environment: actions, bot components, NLU quality =="
 PYTHONPATH=. .venv-rasa/bin/python -m pytest -q -p no:cacheprovider tests/actions tests/bot tests/nlu || status=1
 echo "== Type check (mypy --strict) =="
 .venv/bin/mypy --strict translation gateway || status=1
-echo "== App environment: translation, gateway, end to end, browser =="
-PYTHONPATH=. .venv/bin/python -m pytest -q -p no:cacheprovider tests/translation tests/gateway tests/e2e tests/widget || status=1
+echo "== Lint (ruff, see [tool.ruff] in pyproject.toml) =="
+make --no-print-directory lint || status=1
+echo "== App environment: repository, translation, gateway, end to end, browser =="
+PYTHONPATH=. .venv/bin/python -m pytest -q -p no:cacheprovider tests/test_repository.py tests/translation tests/gateway tests/e2e tests/widget || status=1
 exit $status
