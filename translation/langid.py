@@ -8,9 +8,18 @@ Order of evidence (first that decides wins):
 3. ``langdetect`` / ``prior``: Latin script. langdetect's per-language probabilities
    (seeded, so the same text always gets the same answer) are combined with frequent-word
    and letter evidence (`translation.lexicon`) and a Swedish prior: a message that is short
-   or not clearly something else is Swedish (``prior``).
+   or not clearly something else is Swedish (``prior``) -- but only when the message has
+   some Swedish evidence or no evidence for any language at all: the prior never swallows
+   a language the message has words or letters of and Swedish has none (Kurmanji, Somali).
+   Capitalised words inside a message that no word list knows are names ("Tack Ahmed")
+   and count for nothing.
 4. ``sticky``: with a conversation language (`current`), the detector only switches on
    strong evidence: another script, distinctive letters, or a clear margin.
+
+Unsure. Where a script is shared and its letters and words leave two or three languages
+close (Amharic/Tigrinya, Serbian/Russian/Ukrainian), `Detection.alternatives` names them,
+best first, and `code` is only the best guess: the gateway asks the citizen which of them
+they write (unless the conversation's language is one of them, which is then kept).
 
 Codes. `Detection.detected` is what the text looks like (ISO 639-1: "da", "hr", "sr", ...);
 `Detection.code` is the language the product serves it in:
@@ -19,7 +28,8 @@ Codes. `Detection.detected` is what the text looks like (ISO 639-1: "da", "hr", 
   and Swedish answers are written by people; machine translation would only make them worse.
 - Bosnian, Croatian and Serbian (Latin or Cyrillic) are one group ``"sh"``
   (Serbo-Croatian, ISO 639-1), translated with the OPUS-MT hr models.
-- Sorani Kurdish is ``"ku"``.
+- Kurdish is ``"ku"``: Sorani (Arabic script, ``ckb``) and Kurmanji (Latin script,
+  detected as ``kmr``).
 """
 
 from __future__ import annotations
@@ -54,10 +64,17 @@ SERVED_AS: Mapping[str, str] = {
     "sr": "sh",
     "hbs": "sh",
     "ckb": "ku",
+    "kmr": "ku",
     "prs": "fa",
 }
 
-_LATIN_CANDIDATES = ("sv", "en", "de", "da", "no", "fi", "pl", "tr", "es", "so", "sh", "nl", "fr")
+_LATIN_CANDIDATES = (
+    "sv", "en", "de", "da", "no", "fi", "pl", "tr", "es", "so", "sh", "kmr", "nl", "fr",
+)
+#: Latin-script candidates langdetect has no profile for: they get the probability mass
+#: langdetect could not place (1 - its best probability), halved.
+_NO_PROFILE = frozenset({"kmr"})
+_ZIPF_FLOOR = 2.0  # word-list frequencies above this count as evidence
 # langdetect has no Bosnian/Serbian and confuses near relatives on short text.
 _LANGDETECT_ALIASES = {"hr": "sh", "sl": "sh", "pt": "es", "ca": "es"}
 _NOT_OFFERED_PENALTY = {"nl": -1.5, "fr": -1.5}
@@ -83,13 +100,15 @@ class Detection:
     """Result of language detection.
 
     code: language to serve (after ``SERVED_AS``); detected: what the text looks like;
-    confidence: 0..1; method: one of ``METHODS``.
+    confidence: 0..1; method: one of ``METHODS``; alternatives: when the detector is unsure,
+    the served codes it is unsure between (best first, `code` among them), else empty.
     """
 
     code: str
     confidence: float
     method: str
     detected: str
+    alternatives: tuple[str, ...] = ()
 
 
 class LanguageDetector(Protocol):
@@ -109,6 +128,7 @@ class DetectorTuning:
     sticky_margin: float = 3.0  # ... and the conversation language by this much
     short_tokens: int = 1  # messages this short need word/letter evidence to leave Swedish
     fast_words: int = 2  # this many Scandinavian-only frequent words and no others: Swedish
+    langdetect_full_tokens: int = 4  # langdetect counts fully from this many words on
 
 
 _SCANDINAVIAN = frozenset({"sv", "da", "no"})
@@ -171,19 +191,30 @@ class ChatLanguageDetector:
             return Detection(served(guess.code), 0.7, "sticky", guess.code)
         if not guess.decisive:
             guess = self._tiebreak(text, guess, _TIEBREAK.get(script, ()))
-        confidence = 0.95 if guess.decisive else 0.6
-        return Detection(served(guess.code), confidence, "script", guess.code)
+        if guess.decisive:
+            return Detection(served(guess.code), 0.95, "script", guess.code)
+        if len(guess.alternatives) > 1:
+            choices = tuple(dict.fromkeys(served(code) for code in guess.alternatives))
+            if len(choices) > 1:
+                return Detection(served(guess.code), 0.5, "script", guess.code, choices)
+        return Detection(served(guess.code), 0.6, "script", guess.code)
 
     def _tiebreak(
         self, text: str, guess: scripts.ScriptGuess, pair: tuple[str, ...]
     ) -> scripts.ScriptGuess:
-        """langdetect between the two big languages of a script when letters do not decide."""
+        """langdetect between the two big languages of a script when letters do not decide.
+        When the router is unsure only between these two, a clear langdetect answer (over
+        0.9) settles it; langdetect knows no Serbian, so a choice with Serbian stays open."""
         if not pair:
+            return guess
+        if guess.alternatives and not set(guess.alternatives) <= set(pair):
             return guess
         probs = self._langdetect(text)
         best = max(pair, key=lambda k: probs.get(k, 0.0))
+        if guess.alternatives and probs.get(best, 0.0) > 0.9:
+            return scripts.ScriptGuess(best, True, guess.scores)
         if best != guess.code and probs.get(best, 0.0) > 0.5:
-            return scripts.ScriptGuess(best, False, guess.scores)
+            return scripts.ScriptGuess(best, False, guess.scores, guess.alternatives)
         return guess
 
     # -- Latin script -----------------------------------------------------------------------
@@ -192,8 +223,9 @@ class ChatLanguageDetector:
         if self._neutral_phrases is not None:
             text = self._neutral_phrases.sub(" ", text)
         tokens = scripts.words_of(text)
-        if self._neutral and any(w in self._neutral for w in tokens):
-            content = [w for w in tokens if w not in self._neutral]
+        names = _unknown_capitalised(text, lexicon.zipf_index(_LATIN_CANDIDATES))
+        if (self._neutral and any(w in self._neutral for w in tokens)) or names:
+            content = [w for w in tokens if w not in self._neutral and w not in names]
             if not content:  # only names and loanwords: nothing to go on
                 return Detection(current or "sv", 0.5, "sticky" if current else "prior", current or "sv")
             tokens, text = content, " ".join(content)
@@ -202,16 +234,28 @@ class ChatLanguageDetector:
             # The usual Swedish turn: skip langdetect (most of the detector's cost).
             return Detection("sv", 0.95, "words", "sv")
         probs = self._langdetect(text)
+        unplaced = 1.0 - max(probs.values(), default=0.0)
+        # langdetect's character n-grams say little about one or two words (it is sure
+        # "ja tack" is Finnish): its weight grows with the message up to four words.
+        ld_weight = t.langdetect_weight * min(1.0, len(tokens) / t.langdetect_full_tokens)
         scores: dict[str, float] = {}
         for lang in _LATIN_CANDIDATES:
-            p = probs.get(lang, 0.0)
+            if lang in _NO_PROFILE and words.get(lang, 0.0) + letters.get(lang, 0.0) <= 0:
+                continue  # langdetect cannot vouch for it: only its own evidence can
+            p = unplaced / 2 if lang in _NO_PROFILE else probs.get(lang, 0.0)
             scores[lang] = (
-                t.langdetect_weight * math.log(p + 0.02)
+                ld_weight * math.log(p + 0.02)
                 + t.word_weight * words.get(lang, 0.0)
                 + letters.get(lang, 0.0)
                 + _NOT_OFFERED_PENALTY.get(lang, 0.0)
             )
-        scores["sv"] += t.swedish_prior
+        swedish_evidence = _group_evidence(words, letters, "sv")
+        other_evidence = max(
+            (_group_evidence(words, letters, served(lang)) for lang in _LATIN_CANDIDATES
+             if served(lang) != "sv"), default=0.0)
+        prior_applies = swedish_evidence > 0 or other_evidence <= 0
+        if prior_applies:
+            scores["sv"] += t.swedish_prior
         group: dict[str, float] = {}
         for lang, score in scores.items():
             code = served(lang)
@@ -222,8 +266,9 @@ class ChatLanguageDetector:
         raw = max((lang for lang in scores if served(lang) == best), key=lambda k: scores[k])
         evidence = _evidence_margin(words, letters, best)
         method = "langdetect"
-        if best != "sv":
-            short = len(tokens) <= t.short_tokens and evidence <= 0
+        if best != "sv" and prior_applies:
+            # One word that Swedish uses too ("ja", "bok") stays Swedish.
+            short = len(tokens) <= t.short_tokens and (evidence <= 0 or swedish_evidence > 0)
             if short or best_score - group["sv"] < t.swedish_margin:
                 best, raw, method = "sv", "sv", "prior"
                 confidence = _softmax_top(group, "sv")
@@ -252,10 +297,18 @@ class ChatLanguageDetector:
         self, text: str, tokens: list[str]
     ) -> tuple[defaultdict[str, float], defaultdict[str, float]]:
         words: defaultdict[str, float] = defaultdict(float)
+        index = lexicon.zipf_index(_LATIN_CANDIDATES)
         for token in tokens:
-            owners = lexicon.OWNERS.get(token, frozenset())
-            for lang in owners:
-                words[lang] += 1.0 / len(owners)
+            # One vote per word, shared among the languages that use it in proportion to how
+            # frequent it is in each (10 ** Zipf); languages served alike (sv/da/no) share
+            # the group's vote instead of splitting it.
+            weights = {lang: 10 ** (z - 3.0) for lang, z in index.get(token, {}).items() if z > _ZIPF_FLOOR}
+            groups: dict[str, float] = {}
+            for lang, weight in weights.items():
+                groups[served(lang)] = max(groups.get(served(lang), 0.0), weight)
+            total = sum(groups.values())
+            for lang, weight in weights.items():
+                words[lang] += weight / total
         letters: defaultdict[str, float] = defaultdict(float)
         lowered = text.lower()
         for ch in set(lowered):
@@ -310,6 +363,18 @@ def _raw_in_group(current: str | None, script: str) -> str | None:
     if current == "sh" and script == "cyrillic":
         return "sr"
     return None
+
+
+def _unknown_capitalised(text: str, index: Mapping[str, Mapping[str, float]]) -> frozenset[str]:
+    """Capitalised words after the first that no word list knows: names ("Tack Ahmed")."""
+    found = [m.group() for m in re.finditer(r"[^\W\d_]+", text)]
+    return frozenset(w.lower() for w in found[1:] if w[0].isupper() and w.lower() not in index)
+
+
+def _group_evidence(words: Mapping[str, float], letters: Mapping[str, float], code: str) -> float:
+    """Word + letter evidence of the best language served as `code`."""
+    members = [lang for lang in set(words) | set(letters) if served(lang) == code]
+    return max((words.get(m, 0.0) + letters.get(m, 0.0) for m in members), default=0.0)
 
 
 def _evidence_margin(words: Mapping[str, float], letters: Mapping[str, float], code: str) -> float:

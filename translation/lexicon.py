@@ -6,11 +6,22 @@ municipal vocabulary) and from letters that only some languages use. The lists a
 vocabulary written from knowledge of each language, not copied from the evaluation sets.
 Swedish also has unaccented spellings (``nar``, ``hjalp``) because citizens often type
 without å/ä/ö.
+
+Two kinds of word evidence are combined:
+
+* ``WORDS``: short hand-written lists (function words, greetings, question words, common
+  municipal vocabulary), also for languages that have no frequency list (Somali, Kurmanji).
+* ``translation/langdata/*.tsv``: frequency-ranked word lists derived from wordfreq,
+  hunspell-kmr, klpt, amharicnlp and tigrinya-nlp (sources and licences in
+  ``langdata/README.md``; rebuilt with ``scripts/build_langdata.py``). Loaded on first use
+  (`zipf_index`), never at import time.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
+from pathlib import Path
 
 
 def _words(text: str) -> frozenset[str]:
@@ -172,6 +183,21 @@ WORDS: Mapping[str, frozenset[str]] = {
         gdje sta zasto hocu zelim skola kuca pomoc
         """
     ),
+    "kmr": _words(
+        """
+        ez tu ew em hûn ewan ji li bi di de da re ra ve ku kû çi çima çawa kengî kengê kî
+        kîjan kanî derê erê na ne nabe belê spas sipas silav rojbaş êvarbaş şevbaş bixêr
+        heye hene tune nîne min te wî wê me we wan xwe dixwazim dixwazî dixwaze dixwazin
+        dikarim dikarî dikare dikarin divê bikim dikim dike dikin were here diçim diçe
+        alîkarî alîkariyê alîkariya pirs pirsek pirsa zarok zarokê zarokên zarokan dibistan
+        dibistanê mal malê xanî kar karê pere av ava bajar bajarê şaredarî şaredariyê
+        nexweş nexweşxane bijîşk dayik dayika bav bavê kur keç jin mêr bira xwişk heval
+        hevalê cîran cîranê pirtûkxane otobês bilêt ziman zimanê kurdî swêdî îngilîzî
+        wergêr axaftin biaxivim bipeyivim baş xirab gelek pir hindik îro sibê duh niha paşê
+        berê çend çiqas kes kesek kesekî tiştek tişt rê rêya ciwan kevn nû hefte meh sal
+        dem demê saet roj şev sibeh êvar zanim nizanim fam têdigihêjim têderxim jêre jêra
+        """
+    ),
     "nl": _words(
         """
         de het een van en in is dat op te zijn met voor niet aan er maar om ook als dan
@@ -204,10 +230,10 @@ OWNERS: Mapping[str, frozenset[str]] = _owners(WORDS)
 LETTERS: Mapping[str, Mapping[str, float]] = {
     "å": {"sv": 1.5, "da": 1.5, "no": 1.5},
     "ä": {"sv": 1.0, "fi": 1.0, "de": 1.0, "da": -1.0, "no": -1.0},
-    "ö": {"sv": 1.0, "fi": 1.0, "de": 1.0, "tr": 1.0, "da": -1.0, "no": -1.0},
+    "ö": {"sv": 1.0, "fi": 1.0, "de": 1.0, "tr": 1.0, "da": -1.0, "no": -1.0, "kmr": -1.5},
     "æ": {"da": 2.0, "no": 2.0, "sv": -2.0},
     "ø": {"da": 2.0, "no": 2.0, "sv": -2.0},
-    "ü": {"de": 1.5, "tr": 1.5, "sv": -1.5},
+    "ü": {"de": 1.5, "tr": 1.5, "sv": -1.5, "kmr": -1.5},
     "ß": {"de": 3.0},
     "ñ": {"es": 3.0},
     "¿": {"es": 3.0},
@@ -225,12 +251,55 @@ LETTERS: Mapping[str, Mapping[str, float]] = {
     "ż": {"pl": 3.0},
     "ń": {"pl": 3.0},
     "ć": {"pl": 1.5, "sh": 1.5},
-    "ç": {"tr": 2.0, "fr": 0.5},
-    "ş": {"tr": 3.0},
-    "ğ": {"tr": 3.0},
-    "ı": {"tr": 3.0},
+    "ç": {"tr": 2.0, "kmr": 1.0, "fr": 0.5},
+    "ş": {"tr": 2.0, "kmr": 2.0},
+    "ğ": {"tr": 3.0, "kmr": -2.0},
+    "ı": {"tr": 3.0, "kmr": -2.0},
+    # Kurmanji: ê î û (with ç ş); Turkish has no ê and no q, w, x.
+    "ê": {"kmr": 3.0, "fr": 0.5},
+    "î": {"kmr": 2.0, "fr": 0.3},
+    "û": {"kmr": 2.0, "fr": 0.3},
+    "q": {"tr": -1.5},
+    "w": {"tr": -1.5},
+    "x": {"tr": -1.5},
     "č": {"sh": 2.5},
     "đ": {"sh": 3.0},
     "š": {"sh": 2.0},
     "ž": {"sh": 2.0},
 }
+
+
+LANGDATA = Path(__file__).with_name("langdata")
+
+#: Detector code -> word list file in ``langdata/`` (stem). Norwegian Bokmål is ``nb`` there.
+LIST_FILES: Mapping[str, str] = {
+    "sv": "sv", "en": "en", "de": "de", "da": "da", "no": "nb", "fi": "fi", "pl": "pl",
+    "tr": "tr", "es": "es", "sh": "sh", "nl": "nl", "fr": "fr", "kmr": "kmr",
+    "ru": "ru", "uk": "uk", "sr": "sr", "am": "am", "ti": "ti",
+}
+#: Zipf frequency given to a hand-written word (about "very common").
+HAND_ZIPF = 5.0
+
+
+def _read_list(stem: str) -> dict[str, float]:
+    path = LANGDATA / f"{stem}.tsv"
+    words: dict[str, float] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            word, _, zipf = line.partition("\t")
+            words.setdefault(word, float(zipf or HAND_ZIPF))
+    return words
+
+
+@functools.cache
+def zipf_index(codes: tuple[str, ...]) -> Mapping[str, Mapping[str, float]]:
+    """word -> {language: Zipf frequency} over `codes`: the langdata list of each code plus
+    its hand-written ``WORDS`` (at least ``HAND_ZIPF``). Read once per set of codes."""
+    index: dict[str, dict[str, float]] = {}
+    for code in codes:
+        listed = _read_list(LIST_FILES[code]) if code in LIST_FILES else {}
+        for word in WORDS.get(code, frozenset()):
+            listed[word] = max(listed.get(word, 0.0), HAND_ZIPF)
+        for word, zipf in listed.items():
+            index.setdefault(word, {})[code] = zipf
+    return index

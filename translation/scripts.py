@@ -74,6 +74,9 @@ class ScriptGuess:
     code: str
     decisive: bool  # settled by letters/words only one candidate uses
     scores: dict[str, float]
+    #: when not decisive: the candidates within the margin of the best, best first (the
+    #: languages to offer the citizen); empty when one language is clearly ahead.
+    alternatives: tuple[str, ...] = ()
 
 
 Scores = defaultdict[str, float]
@@ -116,10 +119,22 @@ _CYRILLIC_LETTERS: dict[str, str] = {
     **{ch: "sr" for ch in "ђћљњџјЂЋЉЊЏЈ"},
     **{ch: "ru" for ch in "ыэъёЫЭЪЁ"},
 }
+#: Letters each Cyrillic language does not write at all: one of them is strong evidence
+#: against it (Serbian has no я ю ь й щ, Russian no і ї є ђ ј, Ukrainian no ы э ъ ё ј).
+_CYRILLIC_FOREIGN: dict[str, frozenset[str]] = {
+    "sr": frozenset("йщъыьэюяёєіїґ"),
+    "ru": frozenset("ђјљњћџєіїґ"),
+    "uk": frozenset("ђјљњћџыэъё"),
+}
+_CYRILLIC_MARKERS: dict[str, tuple[frozenset[str], float]] = {
+    "ru": (frozenset("яюьйщыэъё"), 0.087),
+    "uk": (frozenset("іїєґ"), 0.073),
+    "sr": (frozenset("ђјљњћџ"), 0.062),
+}
 _CYRILLIC_WORDS: dict[str, frozenset[str]] = {
     "uk": frozenset("як що де коли дякую будь ласка мені мене ти ви ми так ні це для від чи привіт добрий доброго хочу можна треба потрібна потрібно допомога мій моя моє наш ваш".split()),
     "ru": frozenset("как что где когда спасибо пожалуйста мне меня ты вы мы да нет это для от ли привет добрый доброе хочу можно нужно нужна помощь мой моя моё наш ваш здравствуйте".split()),
-    "sr": frozenset("где шта како хвала молим желим треба здраво".split()),
+    "sr": frozenset("где шта како хвала молим желим треба здраво када колико ово није добар дан".split()),
 }
 
 _ETHIOPIC_LETTERS: dict[str, str] = {
@@ -127,12 +142,31 @@ _ETHIOPIC_LETTERS: dict[str, str] = {
     **{chr(cp): "ti" for cp in range(0x12B8, 0x12C6)},  # xa series, Tigrinya only
     "ኣ": "ti",  # Tigrinya spells initial a- with ኣ, Amharic with አ
     "አ": "am",
+    "ኧ": "am",
+    **{chr(cp): "am" for cp in range(0x12E0, 0x12E8)},  # zha series (ዠ), Amharic
+    "ኝ": "am",  # Amharic 1sg object -ኝ (Tigrinya -ኒ)
 }
 _ETHIOPIC_WORDS: dict[str, frozenset[str]] = {
-    "ti": frozenset("እዩ ኣሎ ኣለኒ ድዩ ዲኻ ዲኺ ኣበይ ብኸመይ እንታይ መዓስ የቐንየለይ ከመይ ኣብ ናብ ካብ ምስ እደሊ እየ ሎሚ ሓገዝ የለን ኣይፋል እወ".split()),
-    "am": frozenset("ነው ናቸው አለ የት እንዴት ምን መቼ አመሰግናለሁ እፈልጋለሁ እችላለሁ ነህ ነሽ ወደ የለም አይደለም ዛሬ እባክዎ በጣም አዎ".split()),
+    "ti": frozenset("እዩ ኣሎ ኣለኒ ድዩ ዲኻ ዲኺ ኣበይ ብኸመይ እንታይ መዓስ የቐንየለይ ከመይ ኣብ ናብ ካብ ምስ እደሊ እየ ሎሚ ሓገዝ የለን ኣይፋል እወ ጽባሕ ትማሊ ሕጂ ኩሉ ብዙሕ ጽቡቕ ሰብ ገዛ ስራሕ ክንደይ መን ኣሎኹ ኣለኹ ኣላ ኣለዉ ዘሎ ዘለኒ".split()),
+    "am": frozenset("ነው ናቸው አለ የት እንዴት ምን መቼ አመሰግናለሁ እፈልጋለሁ እችላለሁ ነህ ነሽ ወደ የለም አይደለም ዛሬ እባክዎ በጣም አዎ ነገ ትናንት አሁን ሁሉ ብዙ ጥሩ ሰው ስራ ስንት ማን ነኝ አለኝ የለኝም ላይ".split()),
 }
-_AMHARIC_SUFFIX = re.compile(r"(ለሁ|ኛል|ዋል|ናል|ቸው|ዬ|ዎ)$")
+#: Word shapes of one language only. Amharic: verb endings (-ለሁ -ኛል -ዋል -ናል -ቸው -ኝ,
+#: 3sg feminine -ች), plurals (-ዎች -ኦች), 1sg possessive (-ዬ -ቴ -ጄ), negation አል-...-ም,
+#: የ(ሚ)- prefixes. Tigrinya: 1sg object -ኒ and "to me" -ለይ, 1sg possessive -ይ, 2pl
+#: -ኩም/-ኹም, plural -ታት, negation ኣይ-...-ን, relative ዝ-.
+_ETHIOPIC_SHAPES: tuple[tuple[str, re.Pattern[str], float], ...] = (
+    ("am", re.compile(r"(ለሁ|ኛል|ዋል|ናል|ቸው|ዬ)$"), 2.0),
+    ("am", re.compile(r"(ዎች|ኦች|ቶች|ችን|ችሁ)$"), 1.5),
+    ("am", re.compile(r"..(ኝ|ች|ቴ|ጄ|ቼ)$"), 1.0),
+    ("am", re.compile(r"[ላዳራሳናታካጋባማዛቻ]ሉ$"), 1.0),
+    ("am", re.compile(r"^አል..*ም$"), 1.5),
+    ("am", re.compile(r"^የሚ.."), 1.5),
+    ("am", re.compile(r"^የ..."), 0.8),
+    ("ti", re.compile(r"(ኩም|ኹም|ክን|ታት|ኒ|ለይ|ለይን)$"), 1.5),
+    ("ti", re.compile(r"^ኣይ..*ን$"), 1.5),
+    ("ti", re.compile(r"..ይ$"), 1.5),
+    ("ti", re.compile(r"^ዝ..."), 0.8),
+)
 
 _WORD_RE = re.compile(r"[^\W\d_]+(?:[‌'][^\W\d_]+)*")
 
@@ -141,17 +175,20 @@ def words_of(text: str) -> list[str]:
     return [w.lower() for w in _WORD_RE.findall(text)]
 
 
-def _pick(scores: Scores, default: str, current: str | None, group: tuple[str, ...]) -> ScriptGuess:
-    ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
-    if not ranked or ranked[0][1] <= 0:
-        code = current if current in group else default
-        return ScriptGuess(code, False, dict(scores))
+def _pick(
+    scores: Scores, default: str, current: str | None, group: tuple[str, ...], margin: float = 0.0
+) -> ScriptGuess:
+    """The best-scoring language; decisive when it leads the next by more than `margin`.
+    Otherwise the candidates within `margin` of the best become `alternatives` and the code
+    is the conversation's language if it is one of them, else `default` if it is, else the best."""
+    ranked = sorted(((lang, scores.get(lang, 0.0)) for lang in group), key=lambda kv: kv[1], reverse=True)
     best, top = ranked[0]
-    tied = [lang for lang, score in ranked if score == top]
-    if len(tied) > 1:
-        code = current if current in tied else (default if default in tied else best)
-        return ScriptGuess(code, False, dict(scores))
-    return ScriptGuess(best, True, dict(scores))
+    runner = ranked[1][1] if len(ranked) > 1 else -float("inf")
+    if top > 0 and top - runner > margin:
+        return ScriptGuess(best, True, dict(scores))
+    close = tuple(lang for lang, score in ranked if top - score <= margin)
+    code = current if current in close else (default if default in close else best)
+    return ScriptGuess(code, False, dict(scores), close)
 
 
 def route_arabic(text: str, current: str | None = None) -> ScriptGuess:
@@ -164,18 +201,70 @@ def route_arabic(text: str, current: str | None = None) -> ScriptGuess:
         if own[lang]:
             scores[lang] += 3.0 + scores["fa"]
     scores["ar"] += sum(1.0 for t in tokens if t.startswith("ال") and len(t) > 3)
-    return _pick(scores, "ar", current, ("ar", "fa", "ps", "ku", "ur"))
+    guess = _pick(scores, "ar", current, ("ar", "fa", "ps", "ku", "ur"))
+    # Arabic script keeps its old rule: no question to the citizen (ties go to ar/fa tiebreak).
+    return ScriptGuess(guess.code, guess.decisive, guess.scores)
+
+
+def _list_shares(tokens: list[str], codes: tuple[str, ...], hand: dict[str, frozenset[str]]) -> Scores:
+    """Per token, one vote shared among the languages whose word lists hold it, weighted by
+    how frequent the word is in each (`lexicon.zipf_index`; hand-written words count as very
+    frequent)."""
+    from translation import lexicon  # data module; the lists are read on first use
+
+    index = lexicon.zipf_index(codes)
+    shares: Scores = defaultdict(float)
+    for token in tokens:
+        # Shares follow the word's frequency in each language (10 ** Zipf): a word ten
+        # times as frequent in one language gives it ten times the share.
+        weights = {lang: 10 ** (z - 3.0) for lang, z in index.get(token, {}).items()}
+        for lang, vocab in hand.items():
+            if token in vocab:
+                weights[lang] = max(weights.get(lang, 0.0), 10 ** (lexicon.HAND_ZIPF - 3.0))
+        total = sum(weights.values())
+        for lang, weight in weights.items():
+            if total > 0:
+                shares[lang] += weight / total
+    return shares
 
 
 def route_cyrillic(text: str, current: str | None = None) -> ScriptGuess:
-    """Cyrillic script: uk / sr / ru; Russian when nothing tells them apart."""
-    scores = _score(text, words_of(text), _CYRILLIC_LETTERS, _CYRILLIC_WORDS)
-    return _pick(scores, "ru", current, ("ru", "uk", "sr"))
+    """Cyrillic script: uk / sr / ru. Letters only one language writes, letters a language
+    never writes, then frequent words; when they leave two or three close, the guess is not
+    decisive and names them as `alternatives` (Russian first when nothing tells them apart)."""
+    lowered = text.lower()
+    tokens = words_of(text)
+    scores: Scores = defaultdict(float)
+    for lang, n in _letter_counts(text, _CYRILLIC_LETTERS).items():
+        scores[lang] += 2.0 * n
+    for lang, foreign in _CYRILLIC_FOREIGN.items():
+        scores[lang] -= 3.0 * sum(1 for ch in lowered if ch in foreign)
+    # Each language writes some letters often (about 6-8 % of all letters): a message that
+    # has none of them is that much less likely to be in it (n * -ln(1 - share), capped).
+    letters = sum(1 for ch in lowered if ch.isalpha())
+    for lang, (markers, rate) in _CYRILLIC_MARKERS.items():
+        if not any(ch in markers for ch in lowered):
+            scores[lang] -= min(3.0, rate * letters)
+    for lang, share in _list_shares(tokens, ("ru", "uk", "sr"), _CYRILLIC_WORDS).items():
+        scores[lang] += 2.0 * share
+    return _pick(scores, "ru", current, ("ru", "uk", "sr"), margin=1.0)
 
 
 def route_ethiopic(text: str, current: str | None = None) -> ScriptGuess:
-    """Ethiopic script: ti / am; Tigrinya (more speakers in Sweden) when nothing tells them apart."""
+    """Ethiopic script: ti / am. Letters (ቐ ኸ ኣ vs አ ኝ ዠ), frequent words and word shapes
+    only one of them has; when they leave both close the guess names both as `alternatives`."""
     tokens = words_of(text)
-    scores = _score(text, tokens, _ETHIOPIC_LETTERS, _ETHIOPIC_WORDS)
-    scores["am"] += 2.0 * sum(1 for t in tokens if _AMHARIC_SUFFIX.search(t))
-    return _pick(scores, "ti", current, ("ti", "am"))
+    scores: Scores = defaultdict(float)
+    for lang, n in _letter_counts(text, _ETHIOPIC_LETTERS).items():
+        scores[lang] += float(n)
+    shares = _list_shares(tokens, ("am", "ti"), _ETHIOPIC_WORDS)
+    for lang, share in shares.items():
+        scores[lang] += 2.0 * share
+    index_words = set(_ETHIOPIC_WORDS["am"] | _ETHIOPIC_WORDS["ti"])
+    for token in tokens:
+        if token in index_words:
+            continue
+        for lang, shape, weight in _ETHIOPIC_SHAPES:
+            if shape.search(token):
+                scores[lang] += weight
+    return _pick(scores, "ti", current, ("ti", "am"), margin=1.0)
