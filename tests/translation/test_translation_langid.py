@@ -140,3 +140,75 @@ def test_plain_swedish_is_recognised_from_its_words_without_langdetect(
     assert detector.detect("när is the library open").method != "words"
     assert detector.detect("när töms soptunnan hos oss", current="en").method != "words"
     assert len(calls) == 2
+
+
+# ---- issue 17: languages that share a script, Kurmanji, Swedish with names, unsure ---------
+def _outcomes(detector: ChatLanguageDetector, label: str) -> list[tuple[str, tuple[str, ...]]]:
+    rows = [r for r in load_labelled(DATA / "langid_regression.tsv") if r.label == label]
+    assert len(rows) >= 10, label
+    return [(found.code, found.alternatives) for found in map(detector.detect, (r.text for r in rows))]
+
+
+def test_kurmanji_is_served_as_kurdish_not_swedish_or_turkish(detector: ChatLanguageDetector) -> None:
+    found = detector.detect("Ez dixwazim bi kesekî re biaxivim")
+    assert (found.code, found.detected) == ("ku", "kmr")
+    outcomes = _outcomes(detector, "ku")
+    assert sum(code == "ku" for code, _ in outcomes) / len(outcomes) >= 0.9
+    assert not any(code == "sv" for code, _ in outcomes)  # the Swedish prior swallows none
+
+
+def test_amharic_and_tigrinya_are_never_silently_swapped(detector: ChatLanguageDetector) -> None:
+    """Each line is answered in its language or the citizen is asked (both offered)."""
+    for label, other in (("am", "ti"), ("ti", "am")):
+        outcomes = _outcomes(detector, label)
+        assert not [1 for code, alternatives in outcomes if code == other and not alternatives], label
+        assert all(label in alternatives for code, alternatives in outcomes if code != label), label
+        assert sum(code == label and not alternatives for code, alternatives in outcomes) / len(outcomes) >= 0.8
+
+
+def test_serbian_cyrillic_is_not_silently_read_as_russian_or_ukrainian(detector: ChatLanguageDetector) -> None:
+    outcomes = _outcomes(detector, "sr")
+    assert not [code for code, alternatives in outcomes if code in ("ru", "uk") and not alternatives]
+    assert sum(code == "sh" and not alternatives for code, alternatives in outcomes) / len(outcomes) >= 0.9
+    for label in ("ru", "uk"):  # and Russian and Ukrainian stay themselves
+        outcomes = _outcomes(detector, label)
+        assert not [code for code, alternatives in outcomes if code == "sh" and not alternatives], label
+        assert sum(code == label for code, _ in outcomes) / len(outcomes) >= 0.9, label
+
+
+def test_short_swedish_lines_with_names_and_loanwords_stay_swedish(detector: ChatLanguageDetector) -> None:
+    outcomes = _outcomes(detector, "sv")
+    assert sum(code == "sv" and not alternatives for code, alternatives in outcomes) / len(outcomes) >= 0.95
+    for text in ("Tack Ahmed!", "Hej Carlos", "Ring Jonas", "Boka tid hos Johan", "ja tack"):
+        assert detector.detect(text).code == "sv", text
+
+
+def test_unsure_detection_names_the_languages_to_offer(detector: ChatLanguageDetector) -> None:
+    greeting = detector.detect("ሰላም")  # "hello" in Amharic and in Tigrinya
+    assert set(greeting.alternatives) == {"am", "ti"} and greeting.code in greeting.alternatives
+    # the conversation's language among them is kept, without asking
+    kept = detector.detect("ሰላም", current="am")
+    assert (kept.code, kept.alternatives) == ("am", ())
+    # letters only one language writes settle it
+    for text, code in (("Где је градска библиотека?", "sh"), ("Де знаходиться бібліотека?", "uk"),
+                       ("Мне нужна помощь", "ru"), ("ቤተ መጻሕፍቱ የት ነው", "am")):
+        found = detector.detect(text)
+        assert (found.code, found.alternatives) == (code, ()), text
+
+
+def test_explicit_choice_is_never_questioned(detector: ChatLanguageDetector) -> None:
+    found = detector.detect("ሰላም", explicit="ti")
+    assert (found.code, found.alternatives) == ("ti", ())
+
+
+def test_word_lists_are_described_where_they_are_shipped() -> None:
+    """Every derived list names its source and licence in langdata/README.md."""
+    langdata = REPO / "translation" / "langdata"
+    readme = (langdata / "README.md").read_text(encoding="utf-8")
+    lists = sorted(langdata.glob("*.tsv"))
+    assert len(lists) >= 18
+    for path in lists:
+        first = path.read_text(encoding="utf-8").splitlines()[0]
+        assert first.startswith(f"# {path.stem}: "), path.name
+        source = first.split()[2]  # "# sv: wordfreq 3.1.1 ..." -> "wordfreq"
+        assert f"[{source}]" in readme, (path.name, source)
