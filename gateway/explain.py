@@ -203,15 +203,31 @@ def _source(w: _Writer, record: dict[str, Any]) -> None:
         w.add("source", "Svaret bygger inte på någon särskild sida; det är ett standardsvar från assistenten.",
               "The answer is not based on a particular page; it is a standard reply from the assistant.")
         return
-    sv = f"Svaret bygger på sidan \"{source.get('title')}\" ({source.get('url')})"
-    en = f"The answer is based on the page \"{source.get('title')}\" ({source.get('url')})"
-    if source.get("owner"):
-        sv += f", som {source['owner']} ansvarar för"
-        en += f", which {source['owner']} is responsible for"
-    if source.get("reviewed"):
-        sv += f". Texten granskades senast {source['reviewed']}"
-        en += f". The text was last reviewed on {source['reviewed']}"
-    w.add("source", sv + ".", en + ".")
+    w.add("source", f"Svaret bygger på sidan \"{source.get('title')}\" ({source.get('url')}).",
+          f"The answer is based on the page \"{source.get('title')}\" ({source.get('url')}).")
+    _signed(w, source)
+
+
+def _signed(w: _Writer, source: dict[str, Any]) -> None:
+    """Who stands behind the text: only what the content file says (docs/topic-format.md)."""
+    author, checked = source.get("author"), source.get("checked")
+    reviewer, reviewed, owner = source.get("reviewed_by"), source.get("reviewed"), source.get("owner")
+    if not author:
+        return
+    sv, en = f"Texten är skriven av {author}", f"The text was written by {author}"
+    if checked:
+        sv += f", som senast jämförde den med sidan {checked}"
+        en += f", who last compared it with the page on {checked}"
+    if reviewer:
+        sv += f". {reviewer} granskade den för kommunen" + (f" {reviewed}." if reviewed else ".")
+        en += f". {reviewer} reviewed it for the municipality" + (f" on {reviewed}." if reviewed else ".")
+    else:
+        sv += ". Den är ännu inte granskad av kommunen."
+        en += ". It has not yet been reviewed by the municipality."
+    if owner:
+        sv += f" {owner} ansvarar för att svaret stämmer."
+        en += f" {owner} is responsible for keeping the answer correct."
+    w.add("author", sv, en)
 
 
 def _translation(w: _Writer, record: dict[str, Any]) -> None:
@@ -244,12 +260,21 @@ def _translation(w: _Writer, record: dict[str, Any]) -> None:
                   "Din fråga kunde inte översättas på ett tillförlitligt sätt, så den tolkades inte.",
                   "Your question could not be translated reliably, so it was not interpreted.")
     outbound = record.get("translation_out")
-    if outbound and outbound.get("ok"):
+    author = ((record.get("response") or {}).get("source") or {}).get("author")
+    if outbound and outbound.get("ok") and outbound.get("engine") == "notice":
         target = outbound.get("target_lang") or code
         w.add("translation_out",
-              f"Svaret skrevs på svenska av kommunen och maskinöversattes till {language_name(target, 'sv')}. "
+              f"Texten på {language_name(target, 'sv')} skrevs för assistenten, men ingen översättare har "
+              "kontrollerat den ännu. Därför står den svenska och den engelska texten bredvid.",
+              f"The text in {language_name(target, 'en')} was written for the assistant, but no translator "
+              "has checked it yet. That is why the Swedish and the English text are shown beside it.")
+    elif outbound and outbound.get("ok"):
+        target = outbound.get("target_lang") or code
+        by_sv, by_en = (f" av {author}", f" by {author}") if author else ("", "")
+        w.add("translation_out",
+              f"Svaret skrevs på svenska{by_sv} och maskinöversattes till {language_name(target, 'sv')}. "
               "Översättningen kan innehålla fel; den svenska källsidan gäller.",
-              f"The answer was written in Swedish by the municipality and machine-translated into "
+              f"The answer was written in Swedish{by_en} and machine-translated into "
               f"{language_name(target, 'en')}. The translation may contain mistakes; the Swedish "
               "source page is what counts.")
     elif outbound:

@@ -33,9 +33,14 @@ class SetLanguage(BaseModel):
 
 
 class Source(BaseModel):
+    """The page an answer is based on and who stands behind its text (docs/topic-format.md)."""
+
     title: str
     url: str
+    author: str | None = None
+    checked: str | None = None
     owner: str | None = None
+    reviewed_by: str | None = None
     reviewed: str | None = None
 
 

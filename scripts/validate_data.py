@@ -2,8 +2,11 @@
 
 `rasa data validate` checks that the data is valid Rasa data. This script checks what Rasa
 does not know about: every retrieval topic (faq/*, sensitive/*) has enough Swedish and English
-examples, a Swedish and an English answer, and a source (title, karlstad.se URL, owner and
-review date) on every answer. Messages are in Swedish because editors read them.
+examples, a Swedish and an English answer, and a source on every answer: the karlstad.se
+page (title, URL), who wrote the text (author) and when they last checked it against the page
+(checked), and who at the municipality owns it (owner) and reviewed it (reviewed_by, reviewed).
+owner and reviewed_by stay empty until someone at the municipality has taken that on; nothing
+else may claim it. Messages are in Swedish because editors read them.
 
 Exit code 0 when there are no errors (warnings are allowed), 1 otherwise.
 
@@ -26,7 +29,10 @@ import yaml
 RETRIEVAL_PREFIXES = ("faq/", "sensitive/")
 # Minimum number of examples per topic and language: (Swedish, English).
 MIN_EXAMPLES = {"faq/": (15, 8), "sensitive/": (25, 12)}
-SOURCE_KEYS = ("title", "url", "owner", "reviewed")
+# metadata.source of every answer (docs/topic-format.md). Every key is written out, so an empty
+# owner or reviewed_by is a visible "nobody yet", not a forgotten line.
+SOURCE_KEYS = ("title", "url", "author", "checked", "owner", "reviewed_by", "reviewed")
+SOURCE_REQUIRED = ("title", "url", "author", "checked")  # may never be empty
 URL_PREFIX = "https://karlstad.se/"
 REVIEW_MAX_AGE_DAYS = 365
 SUPPORTED_LANGUAGES = ("sv", "en")
@@ -146,38 +152,72 @@ class Report:
         self.warnings.append(message)
 
 
+def _date(where: str, key: str, value: Any, today: dt.date, report: Report) -> Optional[dt.date]:
+    try:
+        return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+    except ValueError:
+        report.error(
+            f"{where}: source.{key} '{value}' är inget datum. Skriv datumet som ÅÅÅÅ-MM-DD, "
+            f"till exempel {today.isoformat()}."
+        )
+        return None
+
+
 def _check_source(where: str, source: Optional[Dict[str, Any]], today: dt.date, report: Report) -> None:
     if not source:
         report.error(
-            f"{where}: källa saknas. Lägg till metadata.source med title, url, owner och reviewed "
+            f"{where}: källa saknas. Lägg till metadata.source med {', '.join(SOURCE_KEYS)} "
             f"(se nlu_data/README.md)."
         )
         return
     for key in SOURCE_KEYS:
-        if not str(source.get(key) or "").strip():
-            report.error(f"{where}: source.{key} saknas eller är tomt. Fyll i {key}.")
+        if key not in source and key in SOURCE_REQUIRED:
+            report.error(f"{where}: source.{key} saknas. Fyll i {key}.")
+        elif key not in source:
+            report.error(
+                f"{where}: source.{key} saknas. Skriv raden {key}: \"\" (tom tills någon på "
+                f"kommunen har åtagit sig det)."
+            )
+        elif key in SOURCE_REQUIRED and not str(source.get(key) or "").strip():
+            report.error(f"{where}: source.{key} är tomt. Fyll i {key}.")
+    unknown = sorted(set(source) - set(SOURCE_KEYS))
+    if unknown:
+        report.error(
+            f"{where}: source har okända nycklar: {', '.join(unknown)}. "
+            f"Tillåtna: {', '.join(SOURCE_KEYS)}. Kontrollera stavningen."
+        )
     url = str(source.get("url") or "")
     if url and not url.startswith(URL_PREFIX):
         report.error(
             f"{where}: source.url '{url}' ska vara en sida på karlstad.se och börja med {URL_PREFIX}"
         )
+    reviewer = str(source.get("reviewed_by") or "").strip()
     reviewed = source.get("reviewed")
-    if reviewed in (None, ""):
-        return
-    try:
-        date = reviewed if isinstance(reviewed, dt.date) else dt.date.fromisoformat(str(reviewed))
-    except ValueError:
+    if reviewer and reviewed in (None, ""):
         report.error(
-            f"{where}: source.reviewed '{reviewed}' är inget datum. Skriv datumet som ÅÅÅÅ-MM-DD, "
-            f"till exempel {today.isoformat()}."
+            f"{where}: source.reviewed_by är ifyllt men reviewed saknar datum. Skriv dagen då "
+            f"{reviewer} granskade svaret (ÅÅÅÅ-MM-DD)."
         )
+    if not reviewer and reviewed not in (None, ""):
+        report.error(
+            f"{where}: source.reviewed har ett datum men reviewed_by är tomt. Ett granskningsdatum "
+            f"utan granskare går inte att lita på: skriv vem på kommunen som granskade, eller töm reviewed."
+        )
+    if reviewed not in (None, ""):
+        _date(where, "reviewed", reviewed, today, report)
+    checked = source.get("checked")
+    if checked in (None, ""):
+        return
+    date = _date(where, "checked", checked, today, report)
+    if date is None:
         return
     if date > today:
-        report.warn(f"{where}: source.reviewed {date.isoformat()} ligger i framtiden. Kontrollera datumet.")
+        report.warn(f"{where}: source.checked {date.isoformat()} ligger i framtiden. Kontrollera datumet.")
     elif (today - date).days > REVIEW_MAX_AGE_DAYS:
         report.warn(
-            f"{where}: svaret granskades senast {date.isoformat()}, för mer än 12 månader sedan. "
-            f"Läs källsidan igen, uppdatera svaret om det behövs och sätt reviewed till dagens datum."
+            f"{where}: svaret kontrollerades mot källsidan senast {date.isoformat()}, för mer än 12 "
+            f"månader sedan. Läs källsidan igen, uppdatera svaret om det behövs och sätt checked till "
+            f"dagens datum."
         )
 
 
@@ -241,7 +281,7 @@ def check_topic(topic: str, data: NluData, today: dt.date, report: Report) -> No
     if len(sources) > 1:
         report.error(
             f"{rfile}: {response} har olika källor i de svenska och engelska varianterna. "
-            f"Använd samma title, url, owner och reviewed i båda."
+            f"Använd samma {', '.join(SOURCE_KEYS)} i båda."
         )
 
 

@@ -100,7 +100,15 @@ async def test_why_this_answer_explains_topic_certainty_source_in_swedish(gatewa
     assert "Bygglov" in said["understood"]  # the topic's human label, not 'faq/bygglov'
     assert said["certainty"] == "Hur säker jag var: mycket säker (93 %)."
     assert "Bra att veta vid bygglov och anmälan" in said["source"]
-    assert "Stadsbyggnadsförvaltningen" in said["source"]
+    # who stands behind the text: exactly what the content file says, nothing more
+    signed = client.app.state.services.catalogue.get("utter_faq/bygglov").source
+    assert f"skriven av {signed.author}" in said["author"]
+    if signed.reviewed_by:
+        assert signed.reviewed_by in said["author"]
+    else:
+        assert "ännu inte granskad av kommunen" in said["author"]
+    assert "Stadsbyggnadsförvaltningen" not in said["source"] + said["author"]  # nobody signed for it
+    assert "av kommunen" not in said["translation_out"]
     assert "inte maskinöversatt" in said["translation_out"]
     assert "lämnades inte över" in said["handoff"]
     assert "togs bort" in said["personal_data"]
