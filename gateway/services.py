@@ -2,39 +2,19 @@
 from __future__ import annotations
 
 import asyncio
-import time
 import weakref
-from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
 from gateway.catalogue import Catalogue
 from gateway.handoff import HandoffQueue
 from gateway.rasa_client import RasaClient
+from gateway.ratelimit import SlidingWindowLimiter
 from gateway.settings import Settings
 from gateway.store import Store
 from gateway.turn import Release, TranslationPort, TurnService
 
-
-class SlidingWindowLimiter:
-    """At most ``limit`` events per ``window`` seconds per key (in this process)."""
-
-    def __init__(self, limit: int, window: float = 60.0) -> None:
-        self.limit = limit
-        self.window = window
-        self._events: dict[str, deque[float]] = {}
-
-    def allow(self, key: str) -> bool:
-        now = time.monotonic()
-        events = self._events.setdefault(key, deque())
-        while events and now - events[0] > self.window:
-            events.popleft()
-        if len(events) >= self.limit:
-            return False
-        events.append(now)
-        if len(self._events) > 50_000:  # bounded memory
-            self._events = {k: v for k, v in self._events.items() if v}
-        return True
+__all__ = ["ConversationLocks", "Services", "SlidingWindowLimiter"]
 
 
 class ConversationLocks:

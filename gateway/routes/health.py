@@ -15,7 +15,8 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get("/readyz", responses={503: {"description": "Not ready: the checks say which part is down.",
+                                       "content": {"application/json": {"schema": {"type": "object"}}}}})
 async def readyz(services: ServicesDep) -> JSONResponse:
     checks: dict[str, object] = {}
     ready = True
