@@ -8,8 +8,9 @@ from typing import Any
 
 from gateway.catalogue import Catalogue
 from gateway.handoff import HandoffQueue
+from gateway.login_throttle import LoginThrottle
 from gateway.rasa_client import RasaClient
-from gateway.ratelimit import SlidingWindowLimiter
+from gateway.ratelimit import ConversationLimits, ExpiringMap, SlidingWindowLimiter
 from gateway.settings import Settings
 from gateway.store import Store
 from gateway.turn import Release, TranslationPort, TurnService
@@ -44,4 +45,9 @@ class Services:
     locks: ConversationLocks = field(default_factory=ConversationLocks)
     message_limiter: SlidingWindowLimiter = field(default_factory=lambda: SlidingWindowLimiter(30))
     create_limiter: SlidingWindowLimiter = field(default_factory=lambda: SlidingWindowLimiter(30))
+    conversation_limits: ConversationLimits = field(default_factory=ConversationLimits)
+    login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    # conversation id -> (ticket id, fingerprint of the call-back details) last saved, so a
+    # repeated identical call-back request changes nothing and pokes nobody.
+    recent_callbacks: ExpiringMap[tuple[str, str]] = field(default_factory=lambda: ExpiringMap(24 * 3600.0))
     extras: dict[str, Any] = field(default_factory=dict)

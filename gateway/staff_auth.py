@@ -5,7 +5,11 @@
   keeps only its SHA-256 hash, with an expiry.
 - State-changing requests (POST/PUT/PATCH/DELETE) must carry the session's CSRF token in
   the ``X-CSRF-Token`` header (given by the login response and ``GET /staff/api/me``).
-- Every staff action is written to ``audit_events`` with :func:`audit`.
+- Every staff action is written to ``audit_events`` with :func:`audit`. A failed login
+  with a username that is no account is recorded as ``unknown:<keyed hash>``, never as
+  typed (it is often a password in the wrong field); repeats of one name share the marker.
+- Usernames are compared in one normal form (:func:`normalise_username`), which the login
+  throttle (``gateway.login_throttle``) keys on too.
 
 Other route modules protect their endpoints with ``require_staff``::
 
@@ -23,6 +27,7 @@ import logging
 import re
 import secrets
 import sys
+import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -96,6 +101,23 @@ def hash_session_id(session_id: str) -> str:
     return hashlib.sha256(session_id.encode("utf-8")).hexdigest()
 
 
+def normalise_username(username: str) -> str:
+    """The one form a username is stored, looked up and throttled in: NFKC (fullwidth and
+    compatibility characters fold to ASCII), invisible format characters removed, Unicode
+    whitespace stripped at both ends, lower case."""
+    folded = unicodedata.normalize("NFKC", username)
+    visible = "".join(ch for ch in folded if unicodedata.category(ch) != "Cf")
+    return visible.strip().lower()
+
+
+def unknown_user_marker(store: Store, username: str) -> str:
+    """How the audit trail names a login attempt for a username that is no account: a keyed
+    hash (the key lives in the database), so repeats can be told apart and correlated but
+    what was typed cannot be read back."""
+    digest = hmac.new(store.key("audit-unknown-user"), username.encode("utf-8"), hashlib.sha256)
+    return f"unknown:{digest.hexdigest()[:16]}"
+
+
 # ---- audit trail ---------------------------------------------------------------------
 def audit(
     conn: Connection,
@@ -132,7 +154,7 @@ def _validate(username: str, display_name: str, role: str, password: str) -> Non
 
 def create_user(store: Store, username: str, display_name: str, role: str, password: str) -> StaffUser:
     """Create an active account; raises :class:`StaffAccountError` / ``ConflictError``."""
-    username = username.strip().lower()
+    username = normalise_username(username)
     display_name = display_name.strip()
     _validate(username, display_name, role, password)
     user = StaffUser(id=new_id(), username=username, display_name=display_name, role=role)
@@ -160,7 +182,7 @@ def create_user(store: Store, username: str, display_name: str, role: str, passw
 def login(store: Store, username: str, password: str, now: datetime | None = None) -> Session:
     """A new session, or ``UnauthorisedError`` (same message for unknown user and bad password)."""
     now = now or utcnow()
-    username = username.strip().lower()
+    username = normalise_username(username)
     with store.connect() as conn:
         row = conn.execute(select(staff_users).where(staff_users.c.username == username)).first()
     ok = False
@@ -169,8 +191,9 @@ def login(store: Store, username: str, password: str, now: datetime | None = Non
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         ok = False
     if row is None or not ok or not row.active:
+        actor = row.username if row is not None else unknown_user_marker(store, username)
         with store.begin() as conn:
-            audit(conn, username[:64] or "-", "staff.login_failed", None, None, now)
+            audit(conn, actor, "staff.login_failed", None, None, now)
         raise UnauthorisedError("Fel användarnamn eller lösenord.")
     session = Session(
         id=secrets.token_urlsafe(32),

@@ -7,6 +7,7 @@ All methods are synchronous; async callers use ``await store.run(fn, ...)``.
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -29,8 +30,11 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    insert,
+    select,
 )
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
 
 logger = logging.getLogger(__name__)
@@ -170,6 +174,14 @@ audit_events = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
+gateway_keys = Table(  # random secrets the gateway keeps for itself, made on first use
+    "gateway_keys",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", String(128), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
 aggregates = Table(
     "aggregates",
     metadata,
@@ -194,10 +206,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 class Store:
-    """Owns the engine. ``begin()`` gives one transaction: all of it or nothing."""
+    """Owns the engine. ``begin()`` gives one transaction: all of it or nothing.
+    """
 
     def __init__(self, url: str) -> None:
         self.url = url
+        self._keys: dict[str, bytes] = {}
         if url.startswith("sqlite"):
             if url in ("sqlite://", "sqlite:///:memory:"):
                 self.engine: Engine = create_engine(
@@ -232,6 +246,27 @@ class Store:
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         return await anyio.to_thread.run_sync(fn, *args)
+
+    def key(self, name: str) -> bytes:
+        """A random 32-byte secret kept in this database under ``name``, made on first use;
+        every replica sharing the database gets the same one."""
+        cached = self._keys.get(name)
+        if cached is not None:
+            return cached
+        with self.engine.connect() as conn:
+            value = conn.execute(select(gateway_keys.c.value).where(gateway_keys.c.name == name)).scalar()
+        if value is None:
+            try:
+                with self.engine.begin() as conn:
+                    value = secrets.token_hex(32)
+                    conn.execute(insert(gateway_keys).values(name=name, value=value, created_at=utcnow()))
+            except IntegrityError:  # another replica made it first: use theirs
+                with self.engine.connect() as conn:
+                    value = conn.execute(
+                        select(gateway_keys.c.value).where(gateway_keys.c.name == name)
+                    ).scalar_one()
+        self._keys[name] = key = bytes.fromhex(str(value))
+        return key
 
     def ping(self) -> bool:
         from sqlalchemy import text

@@ -20,13 +20,13 @@ from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.exc import IntegrityError
 
-from gateway import pubsub, staff_auth
+from gateway import login_throttle, pubsub, staff_auth
 from gateway.deps import ServicesDep
 from gateway.errors import ConflictError, GatewayError, NotFoundError, RateLimitedError
 from gateway.handoff import OUTCOMES
 from gateway.handoff_texts import citizen_texts, staff_reply_texts
 from gateway.routes.events import HEARTBEAT_S, STREAM_HEADERS, message_out, sse
-from gateway.services import Services, SlidingWindowLimiter
+from gateway.services import Services
 from gateway.staff_auth import SESSION_COOKIE, StaffUser, require_staff
 
 logger = logging.getLogger(__name__)
@@ -110,11 +110,14 @@ def _session_body(session: staff_auth.Session) -> dict[str, Any]:
 
 @api.post("/login")
 async def login(body: LoginBody, request: Request, response: Response, services: ServicesDep) -> dict[str, Any]:
-    limiter: SlidingWindowLimiter = services.extras.setdefault("login_limiter", SlidingWindowLimiter(10))
+    # Throttled before the password is hashed, keyed on the name as the lookup reads it.
     client = request.client.host if request.client else "unknown"
-    if not limiter.allow(f"{client}|{body.username.lower()}"):
-        raise RateLimitedError("För många inloggningsförsök. Vänta en minut och försök igen.")
+    account = staff_auth.normalise_username(body.username)
+    wait = services.login_throttle.begin(client, account)
+    if wait > 0:
+        raise RateLimitedError(login_throttle.refusal(wait), retry_after_s=wait)
     session = await services.store.run(staff_auth.login, services.store, body.username, body.password)
+    services.login_throttle.succeeded(client, account)
     secure = services.settings.environment == "production" or services.settings.public_url.startswith("https")
     response.set_cookie(
         SESSION_COOKIE, session.id, max_age=int(staff_auth.SESSION_TTL.total_seconds()),
