@@ -10,6 +10,15 @@ Every operation here takes a connection, so the route runs it in one transaction
 ticket change, the messages the citizen sees and the audit event are written together or
 not at all. Ticket rows are locked (``SELECT ... FOR UPDATE`` on PostgreSQL) so a citizen
 message and a staff action on the same ticket never interleave.
+
+A danger sign while a ticket is open (the safety lexicon in ``turn.py``) *escalates* it: the
+ticket becomes acute (priority 0, so it is first in the queue), the message is listed in the
+ticket's ``reasoning["acute_messages"]`` (the console marks it) and an audit event says so.
+
+A call-back request stores the citizen's contact details in the ticket's ``callback`` column
+and nowhere else: not in messages, basis records, audit details or logs. The console gets
+them only for the staff member who holds (has claimed) the ticket; the queue and everyone
+else see that a call-back was asked for. They are deleted with the ticket (``retention.py``).
 """
 from __future__ import annotations
 
@@ -163,6 +172,31 @@ class HandoffQueue:
         logger.info("handoff: ticket %s reason=%s language=%s", ticket_id, reason, language)
         return conn.execute(select(handoff_tickets).where(handoff_tickets.c.id == ticket_id)).one()
 
+    def escalate(self, conn: Connection, ticket: Any, mark: dict[str, Any], now: datetime) -> Any:
+        """A danger sign in a message while ``ticket`` is open: the ticket becomes acute
+        (priority 0: first in the queue, after acute tickets that waited longer), ``mark``
+        (``message_id``, ``reason``, ``detected_by``, ``pattern``; never the citizen's words)
+        is added to ``reasoning["acute_messages"]`` so the console marks the message, and an
+        audit event records it. A ticket opened for a calmer reason takes the acute reason;
+        the earlier one is kept as ``reasoning["reason_before"]``. Returns the updated row."""
+        reasoning = dict(ticket.reasoning or {})
+        marks = list(reasoning.get("acute_messages") or [])
+        marks.append({**mark, "at": now.isoformat()})
+        reasoning["acute_messages"] = marks
+        reasoning["escalated_at"] = now.isoformat()
+        values: dict[str, Any] = {"priority": 0, "reasoning": reasoning}
+        if ticket.reason not in ACUTE_REASONS:
+            reasoning.setdefault("reason_before", ticket.reason)
+            values["reason"] = mark["reason"]
+        conn.execute(update(handoff_tickets).where(handoff_tickets.c.id == ticket.id).values(**values))
+        audit(conn, "citizen", "ticket.escalate", ticket.id,
+              {"reason": mark["reason"], "detected_by": mark.get("detected_by"), "pattern": mark.get("pattern"),
+               "priority_before": ticket.priority, "status": ticket.status,
+               "message_id": mark.get("message_id")}, now)
+        logger.warning("handoff: ticket %s escalated to acute reason=%s status=%s priority_before=%s",
+                       ticket.id, mark["reason"], ticket.status, ticket.priority)
+        return conn.execute(select(handoff_tickets).where(handoff_tickets.c.id == ticket.id)).one()
+
     def position(self, conn: Connection, ticket: Any) -> int | None:
         if ticket.status not in QUEUED:
             return None
@@ -259,7 +293,8 @@ class HandoffQueue:
             "waiting_seconds": max(0, int((now - created).total_seconds())),
             "claimed_by": row.claimed_by,
             "claimed_by_name": row.claimed_by_name,
-            "callback": row.callback,
+            "callback_requested": bool(row.callback),  # the details only in detail(), to the holder
+            "escalated_at": (row.reasoning or {}).get("escalated_at"),  # last danger sign while open
             "outcome": row.outcome,
             "closed_at": aware(row.closed_at).isoformat() if row.closed_at else None,
             "last_citizen_message_at": last_message.isoformat() if last_message else None,
@@ -276,8 +311,10 @@ class HandoffQueue:
         ).all()
         return {cid: aware(at) for cid, at in rows if at is not None}
 
-    def detail(self, conn: Connection, ticket_id: str) -> dict[str, Any]:
-        """Everything the console shows for one ticket: reasoning, transcript, notes, history."""
+    def detail(self, conn: Connection, ticket_id: str, viewer: StaffUser | None = None) -> dict[str, Any]:
+        """Everything the console shows for one ticket: reasoning, transcript (messages that
+        showed danger marked ``acute``), notes, history. The call-back details are there only
+        when ``viewer`` holds the ticket (has claimed it and it is active)."""
         row = conn.execute(
             select(handoff_tickets, staff_users.c.display_name.label("claimed_by_name"))
             .outerjoin(staff_users, staff_users.c.id == handoff_tickets.c.claimed_by)
@@ -296,8 +333,11 @@ class HandoffQueue:
             .where(audit_events.c.target == ticket_id, audit_events.c.action != "ticket.view")
             .order_by(audit_events.c.id)
         ).all()
+        holder = viewer is not None and row.status == "active" and row.claimed_by == viewer.id
+        acute = {str(mark.get("message_id")): mark for mark in (row.reasoning or {}).get("acute_messages") or []}
         return {
-            "ticket": {**self._summary(row, self.clock(), None), "reasoning": row.reasoning},
+            "ticket": {**self._summary(row, self.clock(), None), "reasoning": row.reasoning,
+                       "callback": row.callback if holder else None},
             "messages": [
                 {
                     "id": m.id,
@@ -310,6 +350,8 @@ class HandoffQueue:
                     "author": m.author,
                     "source": m.source,
                     "created_at": aware(m.created_at).isoformat(),
+                    "acute": ({"reason": acute[m.id].get("reason"), "detected_by": acute[m.id].get("detected_by")}
+                              if m.id in acute else None),
                 }
                 for m in transcript
             ],

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.handoff import aware
+from gateway.safety import SAFETY_RESPONSE_ID
 
 
 def text_direction(translator: Any, code: str) -> str:
@@ -34,4 +35,5 @@ def message_out(translator: Any, m: Any) -> dict[str, Any]:
         "buttons": get("buttons") or [],
         "author": get("author"),
         "created_at": aware(created).isoformat() if created is not None else None,
+        "safety": get("response_id") == SAFETY_RESPONSE_ID,
     }

@@ -259,6 +259,7 @@ SAFETY_INFO: dict[str, str] = {
         "Har du tankar på att ta ditt liv? Ring Självmordslinjen, 90101 (dygnet runt). "
         "Utsatt för våld eller hot av någon nära? Ring Kvinnofridslinjen, 020-50 50 50 "
         "(gratis, dygnet runt). Socialjouren i Karlstad (kvällar och helger): 054-540 50 54. "
+        "Vill du anmäla ett brott eller hot som inte är akut? Ring polisen, 114 14. "
         "Råd om vård: ring 1177."
     ),
     "en": (
@@ -266,9 +267,14 @@ SAFETY_INFO: dict[str, str] = {
         "Thinking about taking your life? Call Självmordslinjen, 90101 (day and night). "
         "Exposed to violence or threats from someone close? Call Kvinnofridslinjen, "
         "020-50 50 50 (free, day and night). Social emergency service in Karlstad (evenings "
-        "and weekends): 054-540 50 54. Health advice: call 1177."
+        "and weekends): 054-540 50 54. Want to report a crime or threat that is not urgent? "
+        "Call the police, 114 14. Health advice: call 1177."
     ),
 }
+#: The numbers in the safety information; the widget makes each of them a ``tel:`` link.
+SAFETY_NUMBERS = ("112", "90101", "020-50 50 50", "054-540 50 54", "114 14", "1177")
+#: ``response_id`` of the safety information's messages (``presenters.message_out`` flags them).
+SAFETY_RESPONSE_ID = "gateway/safety_info"
 SAFETY_SOURCE = {
     "title": "Akut hjälp - socialjouren",
     "url": "https://karlstad.se/omsorg-och-hjalp/akut-hjalp/",

@@ -25,6 +25,7 @@ from gateway.store import messages
 from gateway.turn import AssistantUnavailableError, Outgoing
 from gateway import texts
 from gateway.presenters import message_out, text_direction
+from gateway.safety import SAFETY_RESPONSE_ID
 
 router = APIRouter(prefix="/api")
 
@@ -46,6 +47,7 @@ def _out(services: Any, m: Outgoing) -> MessageOut:
         basis_id=m.basis_id,
         buttons=m.buttons,
         author=m.author,
+        safety=m.response_id == SAFETY_RESPONSE_ID,
     )
 
 

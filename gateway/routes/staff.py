@@ -159,7 +159,7 @@ async def canned(_: StaffDep) -> dict[str, Any]:
 def _detail(services: Services, ticket_id: str, user: StaffUser) -> dict[str, Any]:
     now = services.handoff.clock()
     with services.store.begin() as conn:
-        detail = services.handoff.detail(conn, ticket_id)
+        detail = services.handoff.detail(conn, ticket_id, user)  # call-back details only to the holder
         services.handoff.record_view(conn, ticket_id, user, now)
     return detail
 
