@@ -1,7 +1,7 @@
 """Request and response bodies of the citizen API (validated at the edge)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -11,6 +11,11 @@ MAX_TEXT = 2000
 class CreateConversation(BaseModel):
     model_config = ConfigDict(extra="forbid")
     language: str | None = Field(None, min_length=2, max_length=8, pattern=r"^[a-z]{2,3}$")
+    preferred_languages: list[
+        Annotated[str, Field(min_length=2, max_length=35, pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$")]
+    ] = Field(default_factory=list, max_length=20,
+              description="the browser's languages, best first (navigator.languages); used when "
+                          "'language' is not given")
 
 
 class SendMessage(BaseModel):
@@ -62,7 +67,6 @@ class MessageOut(BaseModel):
     buttons: list[Button] = Field(default_factory=list)
     author: str | None = None
     created_at: str | None = None
-    safety: bool = False  # the safety information (emergency numbers): the widget keeps it in view
 
 
 class LanguageOut(BaseModel):

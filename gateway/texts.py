@@ -1,16 +1,27 @@
-"""Citizen-facing texts the gateway itself writes (Swedish and English, by people).
+"""Citizen-facing texts the gateway itself writes (Swedish and English, by people), and who
+stands behind them.
 
-Other languages get these through the translation library's notices (short verified
-lines) or machine translation; see ``turn.py``.
+Other languages get these under one rule (``turn.TurnService._localised``): a line a
+translator has verified (translation/notices.yml) as it is; otherwise a line nobody has
+verified or a machine translation, labelled machine-translated, with the Swedish and the
+English text beside it.
 """
 from __future__ import annotations
 
-ABOUT_SOURCE = {
-    "title": "Om AI-assistenten",
-    "url": "/om-ai",
-    "owner": "Kommunledningskontoret",
-    "reviewed": "2026-11-29",
+from typing import Any
+
+#: Who stands behind the texts below, in the keys of an answer's source
+#: (docs/topic-format.md): written by the project team, not yet owned or reviewed by anyone at
+#: the municipality. Change ``owner`` / ``reviewed_by`` only when that person has signed.
+SIGNED: dict[str, Any] = {
+    "author": "Projektgruppen för AI-assistenten",
+    "checked": None,
+    "owner": None,
+    "reviewed_by": None,
+    "reviewed": None,
 }
+
+ABOUT_SOURCE: dict[str, Any] = {"title": "Om AI-assistenten", "url": "/om-ai", **SIGNED}
 
 TEXTS: dict[str, dict[str, str]] = {
     "welcome": {
@@ -28,21 +39,43 @@ TEXTS: dict[str, dict[str, str]] = {
             "+46 54 540 00 00."
         ),
     },
+    # The same sv and en as translation/notices.yml ``no_translation``, whose other languages
+    # translate it (a line is only used for the text it translates).
     "no_translation": {
         "sv": (
-            "Jag kan inte översätta till ditt språk ännu. Du kan skriva på svenska eller "
-            "engelska, eller prata med en person med tolk: ring Kontaktcenter, 054-540 00 00. "
-            "Jag har skickat din fråga till Kontaktcenter."
+            "Jag kan inte översätta till ditt språk ännu. Skriv på svenska eller engelska, eller "
+            "be att få prata med en person via tolk. Jag har skickat din fråga till Kontaktcenter, "
+            "054-540 00 00."
         ),
         "en": (
-            "I can't translate into your language yet. You can write in Swedish or English, "
-            "or talk to a person with an interpreter: call the contact centre, "
-            "+46 54 540 00 00. I have passed your question to the contact centre."
+            "I can't translate into your language yet. Write in Swedish or English, or ask for a "
+            "person with an interpreter. I have passed your question to the contact centre, "
+            "+46 54 540 00 00."
+        ),
+    },
+    "interpreter_offer": {
+        "sv": (
+            "Maskinöversättningen till ditt språk håller ofta inte god kvalitet. Därför står "
+            "svaret också på svenska och engelska. Vill du hellre prata med en person? Ring "
+            "Kontaktcenter, 054-540 00 00, och säg vilket språk du talar. De hjälper dig vidare, "
+            "med tolk om du behöver."
+        ),
+        "en": (
+            "Machine translation into your language is often not good. That is why the answer "
+            "is also given in Swedish and English. Would you rather talk to a person? Call the "
+            "contact centre, +46 54 540 00 00, and say which language you speak. They will help "
+            "you further, with an interpreter if you need one."
         ),
     },
     "rasa_unavailable": {
-        "sv": "Assistenten är inte tillgänglig just nu. Försök igen om en stund, eller ring Kontaktcenter, 054-540 00 00.",
-        "en": "The assistant is not available right now. Please try again in a moment, or call the contact centre, +46 54 540 00 00.",
+        "sv": (
+            "Assistenten är inte tillgänglig just nu. Försök igen om en stund, eller ring "
+            "Kontaktcenter, 054-540 00 00."
+        ),
+        "en": (
+            "The assistant is not available right now. Please try again in a moment, or call the "
+            "contact centre, +46 54 540 00 00."
+        ),
     },
 }
 

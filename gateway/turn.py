@@ -9,16 +9,12 @@
 7. answers are translated back when needed, labelled machine-translated;
 8. one basis record per answer, in the same transaction as the answer;
 9. sensitive topics give safety information and open a handoff ticket.
-
-Step 9's safety lexicon runs on every message before step 5, whatever the conversation's
-state: a citizen who waits for a person (or talks to one) and then writes about danger gets
-the safety information in the same response, and the open ticket becomes acute.
 """
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -33,8 +29,10 @@ from gateway.handoff import HandoffQueue
 from gateway.rasa_client import BotMessage, RasaClient, RasaReply, RasaUnavailableError
 from gateway.safety import SAFETY_SOURCE, SafetyHit, SafetyLexicon, safety_info
 from gateway.store import Store, conversations, messages, utcnow
-from translation.errors import TranslationError
+from translation.errors import LanguageError, TranslationError
+from translation.langid import normalise_code, served
 from translation.masking import mask_pii
+from translation.notices import Notice
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +46,7 @@ class TranslationPort(Protocol):
     def to_swedish(self, text: str, lang: str) -> Any: ...
     def from_swedish(self, text: str, lang: str) -> Any: ...
     def languages(self) -> list[Any]: ...
-    def notice(self, key: str, lang: str) -> str | None: ...
+    def notice(self, key: str, lang: str, *, verified_only: bool = False) -> str | None: ...
 
 
 class ConversationNotFoundError(Exception):
@@ -142,11 +140,26 @@ class TurnService:
         self.clock = clock
 
     # ---- conversation -------------------------------------------------------------
-    def create_conversation(self, token_hash: str, language: str | None) -> tuple[str, list[Outgoing]]:
+    def create_conversation(
+        self, token_hash: str, language: str | None, preferred: Sequence[str] = ()
+    ) -> tuple[str, str, list[Outgoing]]:
+        """A new conversation: its id, language and welcome. ``language`` is the citizen's
+        explicit choice; without one, ``preferred`` (the browser's languages, best first)
+        picks the first language the assistant has a verified welcome for (sv and en are
+        written by people); when there is none, the welcome comes in Swedish and English."""
         conversation_id = new_id()
-        lang = language or "sv"
         now = self.clock()
-        welcome = self._gateway_text("welcome", lang, source=texts.ABOUT_SOURCE)
+        if language is not None:
+            lang = language
+            welcome = self._gateway_text("welcome", lang, source=texts.ABOUT_SOURCE)
+        else:
+            start = self._welcome_language(preferred)
+            lang = start or "sv"
+            if start is None and preferred:
+                welcome = [self._native_text("welcome", "sv", texts.ABOUT_SOURCE),
+                           self._native_text("welcome", "en", texts.ABOUT_SOURCE)]
+            else:
+                welcome = self._gateway_text("welcome", lang, source=texts.ABOUT_SOURCE)
         with self.store.begin() as conn:
             conn.execute(
                 insert(conversations).values(
@@ -160,7 +173,24 @@ class TurnService:
                 )
             )
             self._insert_messages(conn, conversation_id, 0, welcome, now)
-        return conversation_id, welcome
+        return conversation_id, lang, welcome
+
+    def _welcome_language(self, preferred: Sequence[str]) -> str | None:
+        """The first of ``preferred`` with a welcome nobody has to guess at: Swedish or English,
+        or a language whose welcome line a translator has verified. None if there is none."""
+        offered = {str(info.code) for info in self.translator.languages()}
+        for code in preferred:
+            try:
+                lang = served(normalise_code(code))
+            except LanguageError:
+                continue
+            if lang in NATIVE:
+                return lang
+            if lang in offered:
+                line = self._notice("welcome", lang, texts.text("welcome", "sv"))
+                if line is not None and line.verified:
+                    return lang
+        return None
 
     def set_language(self, conversation_id: str, language: str) -> None:
         with self.store.begin() as conn:
@@ -204,32 +234,26 @@ class TurnService:
         now = self.clock()
         citizen = Outgoing(text=masked.text, language=lang, role="citizen", text_sv=text_sv)
 
-        # 9. Every message, whatever the conversation's state, meets the safety lexicon (on the
-        # original and on the Swedish text) before anything else is decided; the NLU's
-        # sensitive intents join in below where Rasa is asked.
-        hit = self.safety.match(masked.text, text_sv)
-        checked = ["original", "swedish"] if text_sv and lang != "sv" else ["original"]
-
         # 5. a handed-over conversation goes to staff, not to Rasa.
         with self.store.connect() as conn:
             open_ticket = self.handoff.open_ticket(conn, conversation_id)
         if open_ticket is not None:
-            safety_out = self._safety_messages(lang) if hit else []  # translated before the lock
-            handed = self._to_staff(conversation_id, turn, now, citizen, safety_out, hit, checked,
-                                    self._base_record(conversation_id, turn, now, masked, language,
-                                                      translation_in, text_sv, None))
-            if handed is not None:
-                waiting, escalated = handed
-                kind = "escalated" if escalated else "citizen_message"
-                self.publish("staff", {"type": kind, "conversation_id": conversation_id,
-                                       "ticket_id": waiting["ticket_id"]})
-                if escalated:
-                    self.publish("queue", {"type": "queue"})  # the order changed: positions move
-                logger.info("turn: conversation=%s turn=%d lang=%s to staff ticket=%s status=%s safety=%s ms=%.1f",
-                            conversation_id, turn, lang, waiting["ticket_id"], waiting["status"],
-                            hit.reason if hit else None, (time.perf_counter() - started) * 1000)
-                return TurnResult(conversation_id, _merge(language, self.translator, lang), safety_out, waiting,
+            status = None
+            with self.store.begin() as conn:
+                # Re-read with the ticket row locked: staff returning the conversation to the
+                # bot at this moment either wait for this message or send it to Rasa below.
+                open_ticket = self.handoff.open_ticket(conn, conversation_id, lock=True)
+                if open_ticket is not None:
+                    self._insert_messages(conn, conversation_id, turn, [citizen], now)
+                    self._touch(conn, conversation_id, turn, lang, now)
+                    status = self.handoff.status(conn, open_ticket)
+            if status is not None:
+                self.publish("staff", {"type": "citizen_message", "conversation_id": conversation_id,
+                                       "ticket_id": status["ticket_id"]})
+                return TurnResult(conversation_id, _merge(language, self.translator, lang), [], status,
                                   citizen.id)
+
+        hit = self.safety.match(masked.text, text_sv)  # 9. (lexicon, original + Swedish)
 
         reply: RasaReply | None = None
         if rasa_text is not None:
@@ -242,8 +266,21 @@ class TurnService:
 
         outgoing: list[Outgoing] = []
         nlu = self._nlu(reply)
-        base_record = self._base_record(conversation_id, turn, now, masked, language, translation_in,
-                                        text_sv, reply)
+        base_record = {
+            "conversation_id": conversation_id,
+            "turn": turn,
+            "created_at": now.isoformat(),
+            "user_text_masked": masked.text,
+            "pii_masked": masked.kinds,
+            "language": language,
+            "translation_in": (
+                {**(_translation_dict(translation_in) or {}), "text_sv": text_sv} if translation_in else None
+            ),
+            "text_sv": text_sv,
+            "nlu": nlu,
+            "policy": self._policy(reply),
+            "release": self.release.as_dict(),
+        }
 
         if rasa_text is None:
             # No usable translation: an honest message and a person with an interpreter.
@@ -256,47 +293,40 @@ class TurnService:
             rasa_handoff = reply.handoff if reply else None
             handoff_reason = rasa_handoff.get("reason") if rasa_handoff else None
             acute = bool(rasa_handoff.get("acute")) if rasa_handoff else False
-        nlu_acute = acute
         if hit is not None and (handoff_reason is None or (hit.acute and not acute)):
             handoff_reason, acute = hit.reason, hit.acute
         if acute:
             outgoing = self._safety_messages(lang) + outgoing
-            detected_by = (["nlu"] if nlu_acute else []) + (["lexicon"] if hit is not None else [])
-            base_record["safety"] = {
-                "reason": handoff_reason, "detected_by": detected_by,
-                "pattern": hit.phrase if hit else None,
-                "intent": nlu.get("intent") if nlu_acute else None,
-                "texts_checked": checked, "ticket_before": None,
-                "ticket_action": "opened", "sent_to_assistant": reply is not None,
-            }
 
         with self.store.begin() as conn:  # 8. + 9. one transaction: all or nothing
             status = None
             if handoff_reason:
-                reasoning: dict[str, Any] = {
-                    "intent_ranking": nlu.get("ranking") if nlu else None,
-                    "topic": nlu.get("topic") if nlu else None,
-                    "safety_lexicon": hit.reason if hit else None,
-                    "sources_shown": [m.source for m in outgoing if m.source],
-                }
-                if acute:  # the console marks the message that showed danger
-                    reasoning["acute_messages"] = [{
-                        "message_id": citizen.id, "reason": handoff_reason,
-                        "detected_by": base_record["safety"]["detected_by"],
-                        "pattern": hit.phrase if hit else None, "at": now.isoformat(),
-                    }]
                 ticket = self.handoff.create(
                     conn,
                     conversation_id=conversation_id,
                     reason=handoff_reason,
                     acute=acute,
                     language=lang,
-                    reasoning=reasoning,
+                    reasoning={
+                        "intent_ranking": nlu.get("ranking") if nlu else None,
+                        "topic": nlu.get("topic") if nlu else None,
+                        "safety_lexicon": hit.reason if hit else None,
+                        "sources_shown": [m.source for m in outgoing if m.source],
+                    },
                     now=now,
                 )
                 status = self.handoff.status(conn, ticket)
-            handoff = {"reason": handoff_reason, "acute": acute} if handoff_reason else None
-            self._append_records(conn, base_record, outgoing, handoff, now)
+            for answer in outgoing:
+                record = dict(base_record)
+                record["id"] = answer.basis_id = new_id()
+                record["response"] = {
+                    "id": answer.response_id,
+                    "text_sv": answer.text_sv,
+                    "source": answer.source,
+                }
+                record["translation_out"] = (answer.basis or {}).get("translation_out")
+                record["handoff"] = {"reason": handoff_reason, "acute": acute} if handoff_reason else None
+                basis.append(conn, record, now)
             self._insert_messages(conn, conversation_id, turn, [citizen, *outgoing], now)
             self._touch(conn, conversation_id, turn, lang, now)
         if status is not None:
@@ -308,78 +338,6 @@ class TurnService:
             handoff_reason, (time.perf_counter() - started) * 1000,
         )
         return TurnResult(conversation_id, _merge(language, self.translator, lang), outgoing, status, citizen.id)
-
-    def _to_staff(
-        self, conversation_id: str, turn: int, now: datetime, citizen: Outgoing, safety_out: list[Outgoing],
-        hit: SafetyHit | None, checked: list[str], base_record: dict[str, Any],
-    ) -> tuple[dict[str, Any], bool] | None:
-        """Step 5 for a conversation with an open ticket: the message goes to staff (never to
-        Rasa). A safety hit escalates the ticket, and the safety information (``safety_out``)
-        is stored with its basis records in the same transaction. Returns the handoff status
-        and whether the ticket was escalated, or None when the ticket closed meanwhile."""
-        with self.store.begin() as conn:
-            # Re-read with the ticket row locked: staff returning the conversation to the bot
-            # at this moment either wait for this message or it goes to Rasa in ``handle``.
-            ticket = self.handoff.open_ticket(conn, conversation_id, lock=True)
-            if ticket is None:
-                return None
-            if hit is not None:
-                base_record["safety"] = {
-                    "reason": hit.reason, "detected_by": ["lexicon"], "pattern": hit.phrase, "intent": None,
-                    "texts_checked": checked,
-                    "ticket_before": {"status": ticket.status, "priority": ticket.priority, "reason": ticket.reason},
-                    "ticket_action": "escalated", "sent_to_assistant": False,
-                }
-                ticket = self.handoff.escalate(conn, ticket, {
-                    "message_id": citizen.id, "reason": hit.reason, "detected_by": "lexicon", "pattern": hit.phrase,
-                }, now)
-                self._append_records(conn, base_record, safety_out, {"reason": hit.reason, "acute": True}, now)
-            self._insert_messages(conn, conversation_id, turn, [citizen, *safety_out], now)
-            self._touch(conn, conversation_id, turn, citizen.language, now)
-            status = self.handoff.status(conn, ticket)
-        if status is None:  # an open ticket always has a status; this keeps mypy and readers sure
-            return None
-        return status, hit is not None
-
-    def _base_record(
-        self, conversation_id: str, turn: int, now: datetime, masked: Any, language: dict[str, Any],
-        translation_in: Any, text_sv: str | None, reply: RasaReply | None,
-    ) -> dict[str, Any]:
-        """What every basis record of this turn shares (step 8)."""
-        return {
-            "conversation_id": conversation_id,
-            "turn": turn,
-            "created_at": now.isoformat(),
-            "user_text_masked": masked.text,
-            "pii_masked": masked.kinds,
-            "language": language,
-            "translation_in": (
-                {**(_translation_dict(translation_in) or {}), "text_sv": text_sv} if translation_in else None
-            ),
-            "text_sv": text_sv,
-            "nlu": self._nlu(reply),
-            "policy": self._policy(reply),
-            "release": self.release.as_dict(),
-            "safety": None,  # why safety information was given, when it was
-        }
-
-    @staticmethod
-    def _append_records(
-        conn: Connection, base_record: dict[str, Any], outgoing: list[Outgoing],
-        handoff: dict[str, Any] | None, now: datetime,
-    ) -> None:
-        """One basis record per answer; its id goes to the widget with the answer."""
-        for answer in outgoing:
-            record = dict(base_record)
-            record["id"] = answer.basis_id = new_id()
-            record["response"] = {
-                "id": answer.response_id,
-                "text_sv": answer.text_sv,
-                "source": answer.source,
-            }
-            record["translation_out"] = (answer.basis or {}).get("translation_out")
-            record["handoff"] = handoff
-            basis.append(conn, record, now)
 
     # ---- helpers ------------------------------------------------------------------
     def _nlu(self, reply: RasaReply | None) -> dict[str, Any]:
@@ -428,83 +386,109 @@ class TurnService:
                 {"title": self._translate_short(b["title"], lang), "payload": b["payload"]}
                 for b in message.buttons
             ]
-            return [
-                Outgoing(text=translated.text, language=lang, source=source,
-                         machine_translated=True, response_id=message.response_id,
-                         text_sv=text_sv, buttons=buttons,
-                         basis={"translation_out": _translation_dict(translated)})
-            ]
-        # No trustworthy translation: say so in their language when we have a verified
-        # line, and give the answer in Swedish and English.
+            translated_answer = Outgoing(
+                text=translated.text, language=lang, source=source, machine_translated=True,
+                response_id=message.response_id, text_sv=text_sv, buttons=buttons,
+                basis={"translation_out": _translation_dict(translated)})
+            if getattr(translated, "tier", "good") == "poor" and str(message.response_id).startswith("utter_faq/"):
+                return self._poor_tier(translated_answer, message, answer, text, source, lang)
+            return [translated_answer]
+        # No trustworthy translation: say so (under the one rule for fixed lines) and give
+        # the answer in Swedish and English.
         out: list[Outgoing] = []
-        notice = self._notice("no_translation", lang)
         english = answer.text("en") if answer else None
         sv = Outgoing(text=text, language="sv", source=source, response_id=message.response_id,
                       text_sv=text_sv, buttons=message.buttons,
                       basis={"translation_out": _translation_dict(translated)})
-        if notice:
-            out.append(Outgoing(text=notice, language=lang, response_id="gateway/no_translation",
-                                text_sv=texts.text("no_translation", "sv"), source=texts.ABOUT_SOURCE))
+        notice_sv, notice_en = self._notice(ANSWER_IN_SV_EN, "sv"), self._notice(ANSWER_IN_SV_EN, "en")
+        if notice_sv is not None and notice_en is not None:
+            out.extend(self._localised(ANSWER_IN_SV_EN, lang, notice_sv.text, notice_en.text,
+                                       texts.ABOUT_SOURCE))
         out.append(sv)
         if english:
             out.append(Outgoing(text=english, language="en", source=source,
                                 response_id=message.response_id, text_sv=text_sv))
         return out
 
-    def _notice(self, key: str, lang: str) -> str | None:
-        """A verified line for ``key`` in ``lang``, or None. The translation library raises
-        for a key it does not define (e.g. ``welcome``, ``safety_info``); that must mean
-        "no verified line", never a failed turn — least of all on the safety path."""
+    def _poor_tier(
+        self, translated: Outgoing, message: BotMessage, answer: Any, text: str,
+        source: dict[str, Any] | None, lang: str,
+    ) -> list[Outgoing]:
+        """A language whose machine translation is known to be poor (tier ``poor`` in
+        translation/models.yml): the translated answer, labelled, with the Swedish and the
+        English answer beside it, and the offer of a person (with an interpreter)."""
+        out = [translated, Outgoing(text=text, language="sv", source=source,
+                                    response_id=message.response_id, text_sv=translated.text_sv)]
+        english = answer.text("en") if answer else None
+        if english:
+            out.append(Outgoing(text=english, language="en", source=source,
+                                response_id=message.response_id, text_sv=translated.text_sv))
+        offer = texts.TEXTS["interpreter_offer"]
+        return out + self._localised("interpreter_offer", lang, offer["sv"], offer["en"], texts.ABOUT_SOURCE)
+
+    def _notice(self, key: str, lang: str, sv: str | None = None) -> Notice | None:
+        """The fixed line ``key`` in ``lang`` and whether a translator has verified it, or
+        None. With ``sv``, only a line that translates that Swedish text (the notices file's
+        Swedish line is ``sv``), so a line never stands in for a text it does not say. The
+        translation library raises for a key it does not define (e.g. ``welcome``,
+        ``safety_info``); that means "no line", never a failed turn — least of all on the
+        safety path."""
         try:
-            return self.translator.notice(key, lang)
+            line = self.translator.notice(key, lang)
+            if line is None or (sv is not None and self.translator.notice(key, "sv") != sv):
+                return None
+            verified = self.translator.notice(key, lang, verified_only=True) is not None
         except TranslationError:
             return None
-
+        return Notice(line, verified)
     def _translate_short(self, text: str, lang: str) -> str:
         result = self.translator.from_swedish(text, lang)
         return str(result.text) if result.ok else text
 
     def _gateway_text(self, key: str, lang: str, source: dict[str, Any] | None) -> list[Outgoing]:
-        sv = texts.text(key, "sv")
+        return self._localised(key, lang, texts.text(key, "sv"), texts.text(key, "en"), source)
+
+    def _safety_messages(self, lang: str) -> list[Outgoing]:
+        return self._localised("safety_info", lang, safety_info("sv"), safety_info("en"), SAFETY_SOURCE)
+
+    @staticmethod
+    def _native_text(key: str, lang: str, source: dict[str, Any] | None) -> Outgoing:
+        return Outgoing(text=texts.text(key, lang), language=lang, source=source,
+                        response_id=f"gateway/{key}", text_sv=texts.text(key, "sv"))
+
+    def _localised(
+        self, key: str, lang: str, sv: str, en: str, source: dict[str, Any] | None
+    ) -> list[Outgoing]:
+        """A fixed text we wrote in Swedish and English (``gateway/<key>``) for a citizen in
+        ``lang``, under one rule:
+
+        * Swedish or English: the text as written;
+        * any other language: a line a translator has verified, as it is; else a line nobody
+          has verified yet (translation/notices.yml) or a machine translation, labelled
+          machine-translated; else nothing. The Swedish and the English text always follow,
+          so the citizen never has only an unverified line.
+        """
+        response_id = f"gateway/{key}"
         if lang in NATIVE:
-            return [Outgoing(text=texts.text(key, lang), language=lang, source=source,
-                             response_id=f"gateway/{key}", text_sv=sv)]
-        notice = self._notice(key, lang)
-        out = []
-        if notice:
-            out.append(Outgoing(text=notice, language=lang, source=source,
-                                response_id=f"gateway/{key}", text_sv=sv))
+            return [Outgoing(text=sv if lang == "sv" else en, language=lang, source=source,
+                             response_id=response_id, text_sv=sv)]
+        out: list[Outgoing] = []
+        line = self._notice(key, lang, sv)
+        if line is not None and line.verified:
+            out.append(Outgoing(text=line.text, language=lang, source=source,
+                                response_id=response_id, text_sv=sv))
+        elif line is not None:
+            out.append(Outgoing(text=line.text, language=lang, source=source, machine_translated=True,
+                                response_id=response_id, text_sv=sv,
+                                basis={"translation_out": _unverified_line(lang)}))
         else:
             translated = self.translator.from_swedish(sv, lang)
             if translated.ok:
                 out.append(Outgoing(text=translated.text, language=lang, source=source,
-                                    machine_translated=True, response_id=f"gateway/{key}",
-                                    text_sv=sv, basis={"translation_out": _translation_dict(translated)}))
-        out.append(Outgoing(text=sv, language="sv", source=source, response_id=f"gateway/{key}", text_sv=sv))
-        out.append(Outgoing(text=texts.text(key, "en"), language="en", source=source,
-                            response_id=f"gateway/{key}", text_sv=sv))
-        return out
-
-    def _safety_messages(self, lang: str) -> list[Outgoing]:
-        sv = safety_info("sv")
-        if lang in NATIVE:
-            return [Outgoing(text=safety_info(lang), language=lang, source=SAFETY_SOURCE,
-                             response_id="gateway/safety_info", text_sv=sv)]
-        out = []
-        notice = self._notice("safety_info", lang)
-        if notice:
-            out.append(Outgoing(text=notice, language=lang, source=SAFETY_SOURCE,
-                                response_id="gateway/safety_info", text_sv=sv))
-        else:
-            translated = self.translator.from_swedish(sv, lang)
-            if translated.ok:
-                out.append(Outgoing(text=translated.text, language=lang, source=SAFETY_SOURCE,
-                                    machine_translated=True, response_id="gateway/safety_info",
-                                    text_sv=sv, basis={"translation_out": _translation_dict(translated)}))
-        out.append(Outgoing(text=sv, language="sv", source=SAFETY_SOURCE,
-                            response_id="gateway/safety_info", text_sv=sv))
-        out.append(Outgoing(text=safety_info("en"), language="en", source=SAFETY_SOURCE,
-                            response_id="gateway/safety_info", text_sv=sv))
+                                    machine_translated=True, response_id=response_id, text_sv=sv,
+                                    basis={"translation_out": _translation_dict(translated)}))
+        out.append(Outgoing(text=sv, language="sv", source=source, response_id=response_id, text_sv=sv))
+        out.append(Outgoing(text=en, language="en", source=source, response_id=response_id, text_sv=sv))
         return out
 
     @staticmethod
@@ -551,6 +535,16 @@ class TurnService:
             .where(conversations.c.id == conversation_id)
             .values(turns=turn, language=lang, last_seen_at=now)
         )
+
+
+#: The fixed line before an answer that could not be translated (translation/notices.yml).
+ANSWER_IN_SV_EN = "answer_in_sv_en"
+
+
+def _unverified_line(lang: str) -> dict[str, Any]:
+    """Provenance of a fixed line no translator has verified (basis record, widget label)."""
+    return {"engine": "notice", "model": "translation/notices.yml", "revision": "-", "score": None,
+            "ok": True, "reason": None, "source_lang": "sv", "target_lang": lang, "verified": False}
 
 
 def _merge(language: dict[str, Any], translator: TranslationPort, code: str) -> dict[str, Any]:

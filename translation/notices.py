@@ -1,7 +1,10 @@
 """Fixed notices in every offered language (translation/notices.yml).
 
-Each line carries ``verified``; none is verified yet, and `Notice.verified` lets the
-gateway or the About-AI page show that. Text is read when `Notices.load` is called.
+Each line carries ``verified``: true only once a human translator has checked it. The
+gateway shows a verified line as it is and an unverified one labelled as machine
+translation, with the Swedish and English text beside it (``gateway/turn.py``,
+``TurnService._localised``); the About-AI page counts them. Text is read when
+`Notices.load` is called.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ import yaml
 from translation.errors import RegistryError, TranslationError
 
 DEFAULT_NOTICES = Path(__file__).with_name("notices.yml")
-KEYS = ("machine_translated", "no_translation", "write_sv_en")
+#: Keys every offered language has a line for (others, such as ``welcome``, are optional).
+KEYS = ("machine_translated", "answer_in_sv_en", "no_translation", "write_sv_en")
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,7 @@ class Notice:
 @dataclass(frozen=True)
 class Notices:
     entries: Mapping[str, Mapping[str, Notice]]
+    version: str = ""
 
     @classmethod
     def load(cls, path: Path | None = None) -> Notices:
@@ -45,7 +50,16 @@ class Notices:
             }
             for key, langs in (data.get("notices") or {}).items()
         }
-        return cls(entries)
+        return cls(entries, str(data.get("version") or ""))
+
+    def verified_counts(self) -> dict[str, tuple[int, int]]:
+        """Per language: (verified lines, all lines), over every key."""
+        counts: dict[str, tuple[int, int]] = {}
+        for langs in self.entries.values():
+            for lang, notice in langs.items():
+                done, total = counts.get(lang, (0, 0))
+                counts[lang] = (done + notice.verified, total + 1)
+        return counts
 
     def get(self, key: str, lang: str) -> str | None:
         """The notice in `lang`, or None if it has not been written in that language."""

@@ -19,13 +19,11 @@ from gateway.schemas import (
     SetLanguage,
     Transcript,
     TurnOut,
-    error_responses,
 )
 from gateway.store import messages
 from gateway.turn import AssistantUnavailableError, Outgoing
 from gateway import texts
 from gateway.presenters import message_out, text_direction
-from gateway.safety import SAFETY_RESPONSE_ID
 
 router = APIRouter(prefix="/api")
 
@@ -47,7 +45,6 @@ def _out(services: Any, m: Outgoing) -> MessageOut:
         basis_id=m.basis_id,
         buttons=m.buttons,
         author=m.author,
-        safety=m.response_id == SAFETY_RESPONSE_ID,
     )
 
 
@@ -90,8 +87,7 @@ async def languages(services: ServicesDep) -> LanguageList:
     )
 
 
-@router.post("/conversations", status_code=201, response_model=ConversationCreated,
-             responses=error_responses(400, 413, 429))
+@router.post("/conversations", status_code=201, response_model=ConversationCreated)
 async def create_conversation(
     request: Request, services: ServicesDep, body: CreateConversation | None = None
 ) -> ConversationCreated:
@@ -102,19 +98,19 @@ async def create_conversation(
     if language:
         _check_language(services, language)
     token = new_token()
-    conversation_id, welcome = await services.store.run(
-        services.turns.create_conversation, hash_token(token), language
+    preferred = body.preferred_languages if body else []
+    conversation_id, started_in, welcome = await services.store.run(
+        services.turns.create_conversation, hash_token(token), language, preferred
     )
     return ConversationCreated(
         conversation_id=conversation_id,
         token=token,
-        language=_language(services, language or "sv"),
+        language=_language(services, started_in),
         messages=[_out(services, m) for m in welcome],
     )
 
 
-@router.post("/conversations/{conversation_id}/messages", response_model=TurnOut,
-             responses=error_responses(401, 403, 404, 413, 429, 503))
+@router.post("/conversations/{conversation_id}/messages", response_model=TurnOut)
 async def send_message(
     conversation_id: str,
     body: SendMessage,
@@ -150,8 +146,7 @@ def _transcript(services: Any, conversation_id: str) -> tuple[list[Any], dict[st
     return list(rows), status
 
 
-@router.get("/conversations/{conversation_id}/messages", response_model=Transcript,
-            responses=error_responses(401, 403, 404, 429))
+@router.get("/conversations/{conversation_id}/messages", response_model=Transcript)
 async def transcript(conversation: ConversationDep, services: ServicesDep) -> Transcript:
     rows, status = await services.store.run(_transcript, services, conversation.id)
     return Transcript(
@@ -162,8 +157,7 @@ async def transcript(conversation: ConversationDep, services: ServicesDep) -> Tr
     )
 
 
-@router.post("/conversations/{conversation_id}/language", response_model=LanguageOut,
-             responses=error_responses(400, 401, 403, 404, 429))
+@router.post("/conversations/{conversation_id}/language", response_model=LanguageOut)
 async def set_language(
     body: SetLanguage, conversation: ConversationDep, services: ServicesDep
 ) -> LanguageOut:

@@ -34,12 +34,13 @@ def test_without_downloaded_models_nothing_is_available_but_everything_is_listed
     assert service.from_swedish("hej", "uk").reason == "no_model"
 
 
-def test_every_offered_language_has_every_notice_marked_unverified() -> None:
+def test_every_offered_language_has_every_notice_with_its_verified_flag() -> None:
     notices = Notices.load()
     for key in KEYS:
         for code in OFFERED:
             notice = notices.notice(key, code)
-            assert notice is not None and notice.text and notice.verified is False, (key, code)
+            # verified is true only once a translator checked the line; either way it is a bool
+            assert notice is not None and notice.text and isinstance(notice.verified, bool), (key, code)
 
 
 def test_registry_errors_name_the_problem(tmp_path: Path) -> None:
