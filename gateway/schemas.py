@@ -67,6 +67,7 @@ class MessageOut(BaseModel):
     buttons: list[Button] = Field(default_factory=list)
     author: str | None = None
     created_at: str | None = None
+    safety: bool = False  # the safety information (emergency numbers): the widget keeps it in view
 
 
 class LanguageOut(BaseModel):

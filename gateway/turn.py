@@ -9,6 +9,10 @@
 7. answers are translated back when needed, labelled machine-translated;
 8. one basis record per answer, in the same transaction as the answer;
 9. sensitive topics give safety information and open a handoff ticket.
+
+Step 9's safety lexicon runs on every message before step 5, whatever the conversation's
+state: a citizen who waits for a person (or talks to one) and then writes about danger gets
+the safety information in the same response, and the open ticket becomes acute.
 """
 from __future__ import annotations
 
@@ -234,26 +238,32 @@ class TurnService:
         now = self.clock()
         citizen = Outgoing(text=masked.text, language=lang, role="citizen", text_sv=text_sv)
 
+        # 9. Every message, whatever the conversation's state, meets the safety lexicon (on the
+        # original and on the Swedish text) before anything else is decided; the NLU's
+        # sensitive intents join in below where Rasa is asked.
+        hit = self.safety.match(masked.text, text_sv)
+        checked = ["original", "swedish"] if text_sv and lang != "sv" else ["original"]
+
         # 5. a handed-over conversation goes to staff, not to Rasa.
         with self.store.connect() as conn:
             open_ticket = self.handoff.open_ticket(conn, conversation_id)
         if open_ticket is not None:
-            status = None
-            with self.store.begin() as conn:
-                # Re-read with the ticket row locked: staff returning the conversation to the
-                # bot at this moment either wait for this message or send it to Rasa below.
-                open_ticket = self.handoff.open_ticket(conn, conversation_id, lock=True)
-                if open_ticket is not None:
-                    self._insert_messages(conn, conversation_id, turn, [citizen], now)
-                    self._touch(conn, conversation_id, turn, lang, now)
-                    status = self.handoff.status(conn, open_ticket)
-            if status is not None:
-                self.publish("staff", {"type": "citizen_message", "conversation_id": conversation_id,
-                                       "ticket_id": status["ticket_id"]})
-                return TurnResult(conversation_id, _merge(language, self.translator, lang), [], status,
+            safety_out = self._safety_messages(lang) if hit else []  # translated before the lock
+            handed = self._to_staff(conversation_id, turn, now, citizen, safety_out, hit, checked,
+                                    self._base_record(conversation_id, turn, now, masked, language,
+                                                      translation_in, text_sv, None))
+            if handed is not None:
+                waiting, escalated = handed
+                kind = "escalated" if escalated else "citizen_message"
+                self.publish("staff", {"type": kind, "conversation_id": conversation_id,
+                                       "ticket_id": waiting["ticket_id"]})
+                if escalated:
+                    self.publish("queue", {"type": "queue"})  # the order changed: positions move
+                logger.info("turn: conversation=%s turn=%d lang=%s to staff ticket=%s status=%s safety=%s ms=%.1f",
+                            conversation_id, turn, lang, waiting["ticket_id"], waiting["status"],
+                            hit.reason if hit else None, (time.perf_counter() - started) * 1000)
+                return TurnResult(conversation_id, _merge(language, self.translator, lang), safety_out, waiting,
                                   citizen.id)
-
-        hit = self.safety.match(masked.text, text_sv)  # 9. (lexicon, original + Swedish)
 
         reply: RasaReply | None = None
         if rasa_text is not None:
@@ -266,21 +276,8 @@ class TurnService:
 
         outgoing: list[Outgoing] = []
         nlu = self._nlu(reply)
-        base_record = {
-            "conversation_id": conversation_id,
-            "turn": turn,
-            "created_at": now.isoformat(),
-            "user_text_masked": masked.text,
-            "pii_masked": masked.kinds,
-            "language": language,
-            "translation_in": (
-                {**(_translation_dict(translation_in) or {}), "text_sv": text_sv} if translation_in else None
-            ),
-            "text_sv": text_sv,
-            "nlu": nlu,
-            "policy": self._policy(reply),
-            "release": self.release.as_dict(),
-        }
+        base_record = self._base_record(conversation_id, turn, now, masked, language, translation_in,
+                                        text_sv, reply)
 
         if rasa_text is None:
             # No usable translation: an honest message and a person with an interpreter.
@@ -293,40 +290,47 @@ class TurnService:
             rasa_handoff = reply.handoff if reply else None
             handoff_reason = rasa_handoff.get("reason") if rasa_handoff else None
             acute = bool(rasa_handoff.get("acute")) if rasa_handoff else False
+        nlu_acute = acute
         if hit is not None and (handoff_reason is None or (hit.acute and not acute)):
             handoff_reason, acute = hit.reason, hit.acute
         if acute:
             outgoing = self._safety_messages(lang) + outgoing
+            detected_by = (["nlu"] if nlu_acute else []) + (["lexicon"] if hit is not None else [])
+            base_record["safety"] = {
+                "reason": handoff_reason, "detected_by": detected_by,
+                "pattern": hit.phrase if hit else None,
+                "intent": nlu.get("intent") if nlu_acute else None,
+                "texts_checked": checked, "ticket_before": None,
+                "ticket_action": "opened", "sent_to_assistant": reply is not None,
+            }
 
         with self.store.begin() as conn:  # 8. + 9. one transaction: all or nothing
             status = None
             if handoff_reason:
+                reasoning: dict[str, Any] = {
+                    "intent_ranking": nlu.get("ranking") if nlu else None,
+                    "topic": nlu.get("topic") if nlu else None,
+                    "safety_lexicon": hit.reason if hit else None,
+                    "sources_shown": [m.source for m in outgoing if m.source],
+                }
+                if acute:  # the console marks the message that showed danger
+                    reasoning["acute_messages"] = [{
+                        "message_id": citizen.id, "reason": handoff_reason,
+                        "detected_by": base_record["safety"]["detected_by"],
+                        "pattern": hit.phrase if hit else None, "at": now.isoformat(),
+                    }]
                 ticket = self.handoff.create(
                     conn,
                     conversation_id=conversation_id,
                     reason=handoff_reason,
                     acute=acute,
                     language=lang,
-                    reasoning={
-                        "intent_ranking": nlu.get("ranking") if nlu else None,
-                        "topic": nlu.get("topic") if nlu else None,
-                        "safety_lexicon": hit.reason if hit else None,
-                        "sources_shown": [m.source for m in outgoing if m.source],
-                    },
+                    reasoning=reasoning,
                     now=now,
                 )
                 status = self.handoff.status(conn, ticket)
-            for answer in outgoing:
-                record = dict(base_record)
-                record["id"] = answer.basis_id = new_id()
-                record["response"] = {
-                    "id": answer.response_id,
-                    "text_sv": answer.text_sv,
-                    "source": answer.source,
-                }
-                record["translation_out"] = (answer.basis or {}).get("translation_out")
-                record["handoff"] = {"reason": handoff_reason, "acute": acute} if handoff_reason else None
-                basis.append(conn, record, now)
+            handoff = {"reason": handoff_reason, "acute": acute} if handoff_reason else None
+            self._append_records(conn, base_record, outgoing, handoff, now)
             self._insert_messages(conn, conversation_id, turn, [citizen, *outgoing], now)
             self._touch(conn, conversation_id, turn, lang, now)
         if status is not None:
@@ -338,6 +342,78 @@ class TurnService:
             handoff_reason, (time.perf_counter() - started) * 1000,
         )
         return TurnResult(conversation_id, _merge(language, self.translator, lang), outgoing, status, citizen.id)
+
+    def _to_staff(
+        self, conversation_id: str, turn: int, now: datetime, citizen: Outgoing, safety_out: list[Outgoing],
+        hit: SafetyHit | None, checked: list[str], base_record: dict[str, Any],
+    ) -> tuple[dict[str, Any], bool] | None:
+        """Step 5 for a conversation with an open ticket: the message goes to staff (never to
+        Rasa). A safety hit escalates the ticket, and the safety information (``safety_out``)
+        is stored with its basis records in the same transaction. Returns the handoff status
+        and whether the ticket was escalated, or None when the ticket closed meanwhile."""
+        with self.store.begin() as conn:
+            # Re-read with the ticket row locked: staff returning the conversation to the bot
+            # at this moment either wait for this message or it goes to Rasa in ``handle``.
+            ticket = self.handoff.open_ticket(conn, conversation_id, lock=True)
+            if ticket is None:
+                return None
+            if hit is not None:
+                base_record["safety"] = {
+                    "reason": hit.reason, "detected_by": ["lexicon"], "pattern": hit.phrase, "intent": None,
+                    "texts_checked": checked,
+                    "ticket_before": {"status": ticket.status, "priority": ticket.priority, "reason": ticket.reason},
+                    "ticket_action": "escalated", "sent_to_assistant": False,
+                }
+                ticket = self.handoff.escalate(conn, ticket, {
+                    "message_id": citizen.id, "reason": hit.reason, "detected_by": "lexicon", "pattern": hit.phrase,
+                }, now)
+                self._append_records(conn, base_record, safety_out, {"reason": hit.reason, "acute": True}, now)
+            self._insert_messages(conn, conversation_id, turn, [citizen, *safety_out], now)
+            self._touch(conn, conversation_id, turn, citizen.language, now)
+            status = self.handoff.status(conn, ticket)
+        if status is None:  # an open ticket always has a status; this keeps mypy and readers sure
+            return None
+        return status, hit is not None
+
+    def _base_record(
+        self, conversation_id: str, turn: int, now: datetime, masked: Any, language: dict[str, Any],
+        translation_in: Any, text_sv: str | None, reply: RasaReply | None,
+    ) -> dict[str, Any]:
+        """What every basis record of this turn shares (step 8)."""
+        return {
+            "conversation_id": conversation_id,
+            "turn": turn,
+            "created_at": now.isoformat(),
+            "user_text_masked": masked.text,
+            "pii_masked": masked.kinds,
+            "language": language,
+            "translation_in": (
+                {**(_translation_dict(translation_in) or {}), "text_sv": text_sv} if translation_in else None
+            ),
+            "text_sv": text_sv,
+            "nlu": self._nlu(reply),
+            "policy": self._policy(reply),
+            "release": self.release.as_dict(),
+            "safety": None,  # why safety information was given, when it was
+        }
+
+    @staticmethod
+    def _append_records(
+        conn: Connection, base_record: dict[str, Any], outgoing: list[Outgoing],
+        handoff: dict[str, Any] | None, now: datetime,
+    ) -> None:
+        """One basis record per answer; its id goes to the widget with the answer."""
+        for answer in outgoing:
+            record = dict(base_record)
+            record["id"] = answer.basis_id = new_id()
+            record["response"] = {
+                "id": answer.response_id,
+                "text_sv": answer.text_sv,
+                "source": answer.source,
+            }
+            record["translation_out"] = (answer.basis or {}).get("translation_out")
+            record["handoff"] = handoff
+            basis.append(conn, record, now)
 
     # ---- helpers ------------------------------------------------------------------
     def _nlu(self, reply: RasaReply | None) -> dict[str, Any]:
