@@ -10,11 +10,18 @@ Server-Sent Events stream:
 A widget opens the stream, then loads the transcript (de-duplicating by message id). When
 the connection drops it reconnects with ``Last-Event-ID`` (or ``?after=<id>``) and gets what
 it missed, in order, once.
+
+An event id is 1-18 ASCII digits. ``?after=`` is set by the client's own code, so any other
+value is a 400 that says what to send. ``Last-Event-ID`` is sent by an EventSource on its
+own, from the ids this stream gave it; a value it cannot have got from us is ignored (the
+stream starts from now, as on a first connection) rather than refused, because a refusal
+would make an EventSource give up for good.
 """
 from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -25,6 +32,7 @@ from sqlalchemy import func, select
 
 from gateway import pubsub
 from gateway.deps import ConversationDep, ServicesDep
+from gateway.errors import GatewayError
 from gateway import presenters
 from gateway.handoff_texts import citizen_texts
 from gateway.schemas import EventStream, error_responses, event_stream_responses
@@ -36,6 +44,16 @@ router = APIRouter(prefix="/api")
 
 HEARTBEAT_S = 15.0
 STREAM_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+EVENT_ID = re.compile(r"[0-9]{1,18}")  # ASCII only ("²" is a digit to isdigit()); < 2**63
+
+
+class InvalidEventIdError(GatewayError):
+    code = "invalid_event_id"
+
+
+def event_id(value: str) -> int | None:
+    """The event id ``value`` names, or None if it is not 1-18 ASCII digits."""
+    return int(value) if EVENT_ID.fullmatch(value) else None
 
 
 class CallbackRequest(BaseModel):
@@ -102,19 +120,30 @@ async def citizen_stream(
 
 
 @router.get("/conversations/{conversation_id}/events", response_class=EventStream,
-            responses=event_stream_responses(401, 403, 404, 429))
+            responses=event_stream_responses(400, 401, 403, 404, 429))
 async def events(
     conversation: ConversationDep,
     services: ServicesDep,
-    after: Annotated[int | None, Query(ge=0, description="resume after this event id")] = None,
+    after: Annotated[str | None, Query(
+        description="resume after this event id: the `id` of the last event received (1-18 digits)",
+        json_schema_extra={"pattern": EVENT_ID.pattern},
+    )] = None,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> StreamingResponse:
-    if after is None and last_event_id and last_event_id.isdigit():
-        after = int(last_event_id)
+    resume = None
+    if after is not None:
+        resume = event_id(after)
+        if resume is None:
+            raise InvalidEventIdError(
+                f"after='{after[:40]}' is not an event id. Send the id of the last event you received "
+                "(1-18 digits 0-9), or leave it out to start from now."
+            )
+    elif last_event_id:
+        resume = event_id(last_event_id)  # not one of our ids: start from now (see above)
     broker = await pubsub.broker_for(services)
-    logger.info("events: citizen stream opened conversation=%s after=%s", conversation.id, after)
+    logger.info("events: citizen stream opened conversation=%s after=%s", conversation.id, resume)
     return StreamingResponse(
-        citizen_stream(services, broker, conversation.id, after),
+        citizen_stream(services, broker, conversation.id, resume),
         media_type="text/event-stream",
         headers=STREAM_HEADERS,
     )
