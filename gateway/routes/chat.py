@@ -96,8 +96,11 @@ async def create_conversation(
     request: Request, services: ServicesDep, body: CreateConversation | None = None
 ) -> ConversationCreated:
     client = request.client.host if request.client else "unknown"
-    if not services.create_limiter.allow(client):
-        raise RateLimitedError("Too many new conversations from this address. Wait a minute and try again.")
+    wait = services.create_limiter.take(client)
+    if wait > 0:
+        raise RateLimitedError(
+            "Too many new conversations from this address. Wait a minute and try again.", retry_after_s=wait
+        )
     language = body.language if body else None
     if language:
         _check_language(services, language)
@@ -126,8 +129,11 @@ async def send_message(
     # One read, under the conversation's lock: the token check and the turn use the same row.
     async with services.locks.get(conversation_id):
         fresh = await load_citizen_conversation(services, conversation_id, token)
-        if not services.message_limiter.allow(fresh.id):
-            raise RateLimitedError("You are sending messages very fast. Wait a moment and try again.")
+        wait = services.message_limiter.take(fresh.id)
+        if wait > 0:
+            raise RateLimitedError(
+                "You are sending messages very fast. Wait a moment and try again.", retry_after_s=wait
+            )
         try:
             result = await services.turns.handle(fresh, body.text)
         except AssistantUnavailableError as exc:
@@ -154,6 +160,7 @@ def _transcript(services: Any, conversation_id: str) -> tuple[list[Any], dict[st
 @router.get("/conversations/{conversation_id}/messages", response_model=Transcript,
             responses=error_responses(401, 403, 404, 429))
 async def transcript(conversation: ConversationDep, services: ServicesDep) -> Transcript:
+    services.conversation_limits.check("transcript", conversation.id)
     rows, status = await services.store.run(_transcript, services, conversation.id)
     return Transcript(
         conversation_id=conversation.id,
@@ -168,6 +175,7 @@ async def transcript(conversation: ConversationDep, services: ServicesDep) -> Tr
 async def set_language(
     body: SetLanguage, conversation: ConversationDep, services: ServicesDep
 ) -> LanguageOut:
+    services.conversation_limits.check("language", conversation.id)
     _check_language(services, body.language)
     await services.store.run(services.turns.set_language, conversation.id, body.language)
     return _language(services, body.language)

@@ -16,9 +16,14 @@ value is a 400 that says what to send. ``Last-Event-ID`` is sent by an EventSour
 own, from the ids this stream gave it; a value it cannot have got from us is ignored (the
 stream starts from now, as on a first connection) rather than refused, because a refusal
 would make an EventSource give up for good.
+
+Per conversation, opening the stream and asking for a call-back are limited (429 with
+``Retry-After``, see ``gateway.ratelimit``); the same call-back request sent again changes
+nothing and pokes nobody.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
@@ -140,6 +145,7 @@ async def events(
             )
     elif last_event_id:
         resume = event_id(last_event_id)  # not one of our ids: start from now (see above)
+    services.conversation_limits.check("events", conversation.id)
     broker = await pubsub.broker_for(services)
     logger.info("events: citizen stream opened conversation=%s after=%s", conversation.id, resume)
     return StreamingResponse(
@@ -147,6 +153,12 @@ async def events(
         media_type="text/event-stream",
         headers=STREAM_HEADERS,
     )
+
+
+def _handoff_status(services: Services, conversation_id: str) -> dict[str, Any] | None:
+    with services.store.connect() as conn:
+        status: dict[str, Any] | None = services.handoff.latest_status(conn, conversation_id)
+    return status
 
 
 def _save_callback(
@@ -169,9 +181,16 @@ async def request_callback(
         details["name"] = body.name.strip()
     if body.preferred_time and body.preferred_time.strip():
         details["preferred_time"] = body.preferred_time.strip()
+    services.conversation_limits.check("callback", conversation.id)
     notice = citizen_texts(services.translator, "callback_saved", conversation.language)
+    fingerprint = hashlib.sha256(json.dumps(details, sort_keys=True).encode("utf-8")).hexdigest()
     async with services.locks.get(conversation.id):
+        status = await services.store.run(_handoff_status, services, conversation.id)
+        ticket_id = (status or {}).get("ticket_id")
+        if ticket_id and services.recent_callbacks.get(conversation.id) == (ticket_id, fingerprint):
+            return {"handoff": status, "messages": []}  # the same request again: already saved
         stored, status = await services.store.run(_save_callback, services, conversation.id, details, notice)
+    services.recent_callbacks.put(conversation.id, ((status or {}).get("ticket_id") or "", fingerprint))
     broker = await pubsub.broker_for(services)
     pubsub.notify(broker, "callback", conversation.id, (status or {}).get("ticket_id"))
     return {"handoff": status, "messages": [message_out(services, m) for m in stored]}
