@@ -17,6 +17,7 @@ the safety information in the same response, and the open ticket becomes acute.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -210,6 +211,10 @@ class TurnService:
         conversation_id = conversation.id
         turn = int(conversation.turns) + 1
 
+        choice = _language_choice(text, self.translator)
+        if choice is not None:  # 3b. a button of the "which language?" question
+            return await self._chosen_language(conversation, choice)
+
         masked = mask_pii(text)  # 2. before anything else sees the text
         detection = self.translator.detect(  # 3.
             masked.text,
@@ -222,6 +227,11 @@ class TurnService:
             "confidence": round(float(detection.confidence), 4),
             "method": str(detection.method),
         }
+
+        if getattr(detection, "alternatives", ()):  # 3b. unsure between languages: ask
+            asked = self._ask_language(conversation, turn, masked.text, detection)
+            if asked is not None:
+                return asked
 
         # 4. native languages go to Rasa as they are; others are translated to Swedish.
         translation_in = None
@@ -414,6 +424,65 @@ class TurnService:
             record["translation_out"] = (answer.basis or {}).get("translation_out")
             record["handoff"] = handoff
             basis.append(conn, record, now)
+
+    # ---- which language? ----------------------------------------------------------
+    def _ask_language(self, conversation: Any, turn: int, text: str, detection: Any) -> TurnResult | None:
+        """The detector is unsure between languages that share a script (Amharic/Tigrinya,
+        Serbian/Russian/Ukrainian): instead of guessing, ask which one the citizen writes, in
+        each of those languages, each line with a button naming its language, then in
+        Swedish and English (translation/notices.yml ``choose_language``). None -- the turn
+        goes on as usual -- when the message meets the safety lexicon, the conversation is
+        with staff, or fewer than two of the languages are offered."""
+        infos = {getattr(i, "code", None): i for i in self.translator.languages()}
+        choices = [code for code in detection.alternatives if code in infos]
+        if len(choices) < 2 or self.safety.match(text) is not None:
+            return None
+        response_id = f"gateway/{CHOOSE_LANGUAGE}"
+        sv = self.translator.notice(CHOOSE_LANGUAGE, "sv")
+        asked: list[Outgoing] = []
+        for code in choices:
+            line = self.translator.notice(CHOOSE_LANGUAGE, code)
+            checked = line is not None and self.translator.notice(CHOOSE_LANGUAGE, code, verified_only=True) is not None
+            asked.append(Outgoing(
+                text=line or str(infos[code].name), language=code, response_id=response_id, text_sv=sv,
+                machine_translated=line is not None and not checked,
+                buttons=[{"title": str(infos[code].name), "payload": choice_payload(code)}]))
+        for code in ("sv", "en"):
+            original = self.translator.notice(CHOOSE_LANGUAGE, code)
+            if original:
+                asked.append(Outgoing(text=original, language=code, response_id=response_id, text_sv=sv))
+        now = self.clock()
+        citizen = Outgoing(text=text, language=str(detection.code), role="citizen")
+        with self.store.begin() as conn:
+            if self.handoff.open_ticket(conn, conversation.id) is not None:
+                return None
+            self._insert_messages(conn, conversation.id, turn, [citizen, *asked], now)
+            self._touch(conn, conversation.id, turn, str(conversation.language), now)
+        logger.info("turn: conversation=%s turn=%d language unsure (%s): asked",
+                    conversation.id, turn, "/".join(choices))
+        language = {"code": str(conversation.language), "confidence": round(float(detection.confidence), 4),
+                    "method": "unsure"}
+        return TurnResult(conversation.id, _merge(language, self.translator, str(conversation.language)),
+                          asked, None, citizen.id)
+
+    async def _chosen_language(self, conversation: Any, code: str) -> TurnResult:
+        """The citizen pressed a button of `_ask_language`: the language becomes their choice
+        (as if picked in the widget's list) and the message we asked about is answered in it.
+        A stale button (the question is no longer the last thing said) only sets the language."""
+        self.set_language(conversation.id, code)
+        with self.store.connect() as conn:
+            fresh = conn.execute(select(conversations).where(conversations.c.id == conversation.id)).one()
+            recent = conn.execute(
+                select(messages.c.role, messages.c.text, messages.c.response_id)
+                .where(messages.c.conversation_id == conversation.id)
+                .order_by(messages.c.seq.desc()).limit(12)
+            ).all()
+        pending = bool(recent) and recent[0].response_id == f"gateway/{CHOOSE_LANGUAGE}"
+        question = next((str(r.text) for r in recent if r.role == "citizen"), None)
+        if pending and question:
+            return await self.handle(fresh, question)
+        language = {"code": code, "confidence": 1.0, "method": "explicit"}
+        return TurnResult(conversation.id, _merge(language, self.translator, code), [], None, "")
 
     # ---- helpers ------------------------------------------------------------------
     def _nlu(self, reply: RasaReply | None) -> dict[str, Any]:
@@ -626,3 +695,23 @@ def _unverified_line(lang: str) -> dict[str, Any]:
 def _merge(language: dict[str, Any], translator: TranslationPort, code: str) -> dict[str, Any]:
     info = _lang_info(translator.languages(), code)
     return {**language, "name": info["name"], "dir": info["dir"]}
+
+
+#: Notices key, response id (``gateway/choose_language``) and button payload of the question.
+CHOOSE_LANGUAGE = "choose_language"
+_CHOICE = re.compile(r'/choose_language\{"language": ?"([a-z]{2,3})"\}')
+
+
+def choice_payload(code: str) -> str:
+    """What a "which language?" button sends back: ``/choose_language{"language":"am"}``."""
+    return '/choose_language{"language":"' + code + '"}'
+
+
+def _language_choice(text: str, translator: TranslationPort) -> str | None:
+    """The offered language a button payload of the question names, else None (the message
+    is an ordinary one, also when a citizen types something that looks like a payload)."""
+    found = _CHOICE.fullmatch(text.strip())
+    if found is None:
+        return None
+    code = found.group(1)
+    return code if any(getattr(i, "code", None) == code for i in translator.languages()) else None
