@@ -15,7 +15,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from gateway import __version__, errors
+from gateway import __version__, errors, logconfig
 from gateway.catalogue import Catalogue
 from gateway.handoff import HandoffQueue, OpeningHours
 from gateway.rasa_client import RasaClient
@@ -195,16 +195,15 @@ def run() -> None:
     """Entrypoint: ``python -m gateway``."""
     import uvicorn
 
-    logging.basicConfig(
-        level=os.environ.get("GATEWAY_LOG_LEVEL", "INFO"),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
+    # Exceptions are logged as types and places only: their messages can carry citizens' text.
+    logconfig.configure(os.environ.get("GATEWAY_LOG_LEVEL", "INFO"))
     settings = Settings()
     uvicorn.run(
         create_app(settings),
         host=settings.host,
         port=settings.port,
         log_level="warning",
+        log_config=None,  # uvicorn's records go to the handler gateway.logconfig installed
         access_log=False,
         timeout_graceful_shutdown=3,  # open event streams (SSE) must not hold up a restart
     )

@@ -207,6 +207,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 class Store:
     """Owns the engine. ``begin()`` gives one transaction: all of it or nothing.
+
+    Engines are made with ``hide_parameters=True``: a database error names the statement but
+    not its values, so an error during a turn cannot carry the citizen's text into a log.
     """
 
     def __init__(self, url: str) -> None:
@@ -218,14 +221,17 @@ class Store:
                     url,
                     connect_args={"check_same_thread": False},
                     poolclass=StaticPool,
+                    hide_parameters=True,
                 )
             else:
                 self.engine = create_engine(
-                    url, connect_args={"check_same_thread": False}, pool_size=8
+                    url, connect_args={"check_same_thread": False}, pool_size=8, hide_parameters=True
                 )
             event.listen(self.engine, "connect", _sqlite_pragmas)
         else:
-            self.engine = create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+            self.engine = create_engine(
+                url, pool_size=10, max_overflow=10, pool_pre_ping=True, hide_parameters=True
+            )
 
     @property
     def dialect(self) -> str:
