@@ -13,9 +13,15 @@
   var BASE = ((script && script.getAttribute('data-gateway')) || '').replace(/\/+$/, '');
   var ASSETS = script && script.src ? script.src.replace(/widget\.js(\?.*)?$/, '') : BASE + '/widget/';
   var KEY = 'karlstad-chat:' + (BASE || location.origin);
-  // Start language: data-lang, else English on English pages, else Swedish.
-  var START_LANG = (script && script.getAttribute('data-lang')) ||
-    (/^en\b/i.test(document.documentElement.lang || '') ? 'en' : 'sv');
+  // Start language: data-lang, else English on English pages. Without either, the browser's
+  // languages (navigator.languages) go to the gateway, which starts in the first one it has
+  // verified text for (Swedish and English are written by people) and otherwise welcomes in
+  // Swedish and English. Until it answers, the widget's own words follow the first of the
+  // browser's languages that is Swedish or English.
+  var PAGE_LANG = (script && script.getAttribute('data-lang')) ||
+    (/^en\b/i.test(document.documentElement.lang || '') ? 'en' : null);
+  var BROWSER_LANGS = browserLanguages();
+  var START_LANG = PAGE_LANG || firstNative(BROWSER_LANGS) || 'sv';
   var MAX = 2000;
   var OPEN_STATES = { waiting: 1, active: 1, after_hours: 1 };
 
@@ -54,7 +60,10 @@
       cbBadPhone: 'Skriv ett telefonnummer, till exempel 070-123 45 67.',
       cbRequested: 'Vi har tagit emot ditt telefonnummer. Kontaktcenter ringer upp dig när vi har öppet.',
       explainTitle: 'Därför fick du det här svaret', explainFail: 'Förklaringen kan inte visas just nu.',
-      fromSource: 'Svaret kommer från', owner: 'Ansvarig', reviewed: 'Senast granskad',
+      fromSource: 'Svaret kommer från', owner: 'Ansvarig på kommunen', author: 'Skrivet av',
+      reviewedBy: 'Granskat av', notReviewed: 'Ännu inte granskat av kommunen.',
+      dlTitle: 'Underlaget för hela samtalet:', dlText: 'Ladda ner som text', dlJson: 'Ladda ner som JSON',
+      dlDone: 'Underlaget är nedladdat.', dlFail: 'Underlaget kunde inte laddas ner just nu. Försök igen om en stund.',
       mtNote: 'Svaret är maskinöversatt från svenska och kan innehålla fel.',
       aiNote: 'Svaret är skrivet av människor och valt av en AI. Det kan vara fel, och det är inget beslut i ditt ärende.',
       langNow: 'Språk: {n}.'
@@ -92,7 +101,10 @@
       cbBadPhone: 'Write a phone number, for example 070-123 45 67.',
       cbRequested: 'We have your phone number. The contact centre will call you when we are open.',
       explainTitle: 'Why you got this answer', explainFail: 'The explanation cannot be shown right now.',
-      fromSource: 'The answer comes from', owner: 'Responsible', reviewed: 'Last reviewed',
+      fromSource: 'The answer comes from', owner: 'Responsible at the municipality', author: 'Written by',
+      reviewedBy: 'Reviewed by', notReviewed: 'Not yet reviewed by the municipality.',
+      dlTitle: 'The records of the whole conversation:', dlText: 'Download as text', dlJson: 'Download as JSON',
+      dlDone: 'The records have been downloaded.', dlFail: 'The records could not be downloaded right now. Try again in a moment.',
       mtNote: 'The answer is machine translated from Swedish and may contain mistakes.',
       aiNote: 'The answer was written by people and chosen by an AI. It may be wrong, and it is not a decision about your case.',
       langNow: 'Language: {n}.'
@@ -111,6 +123,7 @@
   var saved = load();
   var state = {
     id: saved.id || null, token: saved.token || null, lang: saved.lang || START_LANG,
+    explicit: !!(saved.explicit || PAGE_LANG),
     open: !!saved.open, handoff: null, seen: {}, payloads: {}, languages: null,
     busy: false, stream: null, streamFails: 0, pollTimer: null, retryTimer: null, noEvents: false
   };
@@ -124,12 +137,27 @@
   function save() {
     try {
       sessionStorage.setItem(KEY, JSON.stringify({
-        id: state.id, token: state.token, lang: state.lang, open: state.open,
+        id: state.id, token: state.token, lang: state.lang, open: state.open, explicit: state.explicit,
         draft: els.input ? els.input.value : saved.draft || ''
       }));
     } catch (e) { /* storage full or disabled: the chat still works for this page */ }
   }
   function uiLang(code) { return code === 'en' ? 'en' : 'sv'; }
+  function browserLanguages() {
+    var list = navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language || ''];
+    return Array.prototype.filter.call(list, function (l) {
+      return /^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$/.test(String(l));
+    }).slice(0, 20);
+  }
+  // The first browser language the widget's own words exist in (Danish and Norwegian read Swedish).
+  function firstNative(list) {
+    for (var i = 0; i < list.length; i++) {
+      var base = String(list[i]).toLowerCase().split(/[-_]/)[0];
+      if (base === 'sv' || base === 'en') return base;
+      if (base === 'da' || base === 'no' || base === 'nb') return 'sv';
+    }
+    return null;
+  }
   function t(key, n) { return (T[ui][key] || T.sv[key] || key).replace('{n}', n == null ? '' : n); }
 
   // ---- DOM helpers: text only, never HTML -----------------------------------------------
@@ -336,7 +364,10 @@
   }
   function createConversation() {
     if (state.creating) return state.creating;  // opening and a quick first message: one conversation
-    var body = state.lang && state.lang !== 'sv' ? { language: state.lang } : {};
+    // A language chosen in the menu or by the page is sent as the choice; otherwise the
+    // browser's languages, and the gateway decides where to start (see START_LANG).
+    var body = !state.explicit ? { preferred_languages: BROWSER_LANGS }
+      : state.lang && state.lang !== 'sv' ? { language: state.lang } : {};
     state.creating = api('POST', '/api/conversations', body).then(function (data) {
       state.creating = null;
       state.id = data.conversation_id; state.token = data.token;
@@ -423,7 +454,7 @@
     select.value = current;
   }
   function chooseLanguage(code) {
-    state.lang = code; save();
+    state.lang = code; state.explicit = true; save();
     var name = els.langSelect.options[els.langSelect.selectedIndex].textContent;
     setUi(code);
     if (!state.id) return;
@@ -602,6 +633,7 @@
   function explain(m, panel) {
     var body = h('div');
     panel.appendChild(body);
+    panel.appendChild(downloads());
     api('GET', conv('/basis/' + encodeURIComponent(m.basis_id))).then(function (data) {
       if (!renderExplanations(data, body)) localExplanation(m, body);
       reveal(panel);
@@ -630,14 +662,52 @@
     });
     return !!box.firstChild;
   }
+  // The citizen's copy of every basis record in the conversation (GET …/basis), as readable
+  // text or as JSON. The request needs the conversation's token, so the file is fetched here
+  // and handed to the browser as a download.
+  function downloads() {
+    var labelId = nextId('dl');
+    var box = h('div', { 'class': 'kc-choices kc-download', role: 'group', 'aria-labelledby': labelId },
+      [h('span', { id: labelId, text: t('dlTitle') })]);
+    [['text', 'dlText'], ['json', 'dlJson']].forEach(function (f) {
+      var btn = h('button', { type: 'button', 'class': 'kc-chip', 'data-format': f[0], text: t(f[1]) });
+      btn.addEventListener('click', function () { download(f[0], btn); });
+      box.appendChild(btn);
+    });
+    return box;
+  }
+  function download(format, btn) {
+    if (btn.getAttribute('aria-disabled') === 'true') return;
+    btn.setAttribute('aria-disabled', 'true');
+    window.fetch(BASE + conv('/basis?format=' + format), {
+      headers: { Authorization: 'Bearer ' + state.token }, credentials: 'omit', cache: 'no-store'
+    }).then(function (res) {
+      if (!res.ok) throw new ApiError(res.status, 'download', '');
+      var named = /filename="([^"]+)"/.exec(res.headers.get('Content-Disposition') || '');
+      var name = named ? named[1] : 'ai-underlag-' + state.id + (format === 'json' ? '.json' : '.txt');
+      return res.blob().then(function (blob) {
+        var url = URL.createObjectURL(blob);
+        var a = h('a', { href: url, download: name, hidden: true });
+        els.extra.appendChild(a);
+        a.click();
+        setTimeout(function () { URL.revokeObjectURL(url); if (a.parentNode) a.parentNode.removeChild(a); }, 1000);
+        setStatus(t('dlDone'));
+      });
+    }).catch(function () { setStatus(t('dlFail')); }).then(function () { btn.removeAttribute('aria-disabled'); });
+  }
   function localExplanation(m, box) {
     box.appendChild(h('p', { 'class': 'kc-explain-title', text: t('explainTitle') }));
     if (m.source && m.source.title) {
       var href = safeUrl(m.source.url);
       box.appendChild(h('p', {}, [h('strong', { text: t('fromSource') + ': ' }),
         href ? h('a', { href: href, text: m.source.title }) : m.source.title]));
+      // Who stands behind the text: only what the content file says (docs/topic-format.md).
+      if (m.source.author) box.appendChild(h('p', {}, [h('strong', { text: t('author') + ': ' }), m.source.author]));
+      if (m.source.reviewed_by) {
+        box.appendChild(h('p', {}, [h('strong', { text: t('reviewedBy') + ': ' }),
+          m.source.reviewed_by + (m.source.reviewed ? ', ' + m.source.reviewed : '')]));
+      } else if (m.source.author) box.appendChild(h('p', { text: t('notReviewed') }));
       if (m.source.owner) box.appendChild(h('p', {}, [h('strong', { text: t('owner') + ': ' }), m.source.owner]));
-      if (m.source.reviewed) box.appendChild(h('p', {}, [h('strong', { text: t('reviewed') + ': ' }), m.source.reviewed]));
     }
     if (m.machine_translated) box.appendChild(h('p', { text: t('mtNote') }));
     box.appendChild(h('p', { text: t('aiNote') }));

@@ -2,7 +2,8 @@
 
 Citizens (with their conversation token):
 - ``GET  /api/conversations/{id}/basis/{basis_id}``  why this answer, in plain language + raw record
-- ``GET  /api/conversations/{id}/basis``             every record of the conversation (download)
+- ``GET  /api/conversations/{id}/basis``             every record of the conversation (download:
+  ``?format=json``, the default, or ``?format=text``, readable)
 - ``POST /api/conversations/{id}/feedback``          thumbs up/down on one answer
 
 Auditors (staff role ``auditor`` or ``admin``):
@@ -30,7 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from gateway import audit, basis, explain, retention
+from gateway import audit, basis, basis_export, explain, retention
 from gateway.auth import new_id
 from gateway.deps import ConversationDep, ServicesDep
 from gateway.errors import GatewayError, NotFoundError
@@ -114,33 +115,32 @@ def _is_id(value: str) -> bool:
 
 def _conversation_export(services: Services, conversation_id: str) -> dict[str, Any]:
     with services.store.connect() as conn:
-        items = audit.export_records(conn, audit.RecordFilter(conversation_id=conversation_id))
-        chain = audit.verify_conversation(conn, conversation_id)
-    return {
-        "conversation_id": conversation_id,
-        "exported_at": utcnow().isoformat(),
-        "about": {
-            "sv": "Underlaget för varje svar du fick i samtalet (basis records). Varje post har "
-                  "hashen av den föregående, så ändringar går att upptäcka. Frågor: Kontaktcenter, "
-                  "054-540 00 00.",
-            "en": "The basis for every answer you got in this conversation. Each record holds the "
-                  "hash of the previous one, so changes can be detected. Questions: the contact "
-                  "centre, +46 54 540 00 00.",
-        },
-        "chain": chain.as_dict(),
-        "records": [{**item["record"], "feedback": item["feedback"]} for item in items],
-    }
+        return basis_export.collect(conn, conversation_id)
 
 
-@citizen.get("/basis")
-async def download_basis(conversation: ConversationDep, services: ServicesDep) -> Response:
-    """All basis records of this conversation as a JSON file (your right of access)."""
+@citizen.get("/basis", response_class=Response)
+async def download_basis(
+    conversation: ConversationDep,
+    services: ServicesDep,
+    format: Annotated[Literal["json", "text"], Query(description="json (the records) or text (readable)")] = "json",
+) -> Response:
+    """All basis records of this conversation as a file (your right of access): JSON, or
+    readable text with each answer explained (Swedish or English; both for other languages)."""
     body = await services.store.run(_conversation_export, services, conversation.id)
+    if format == "text":
+        languages = basis_export.text_languages(str(conversation.language))
+        content = await services.store.run(basis_export.as_text, body, services.catalogue, languages)
+        media, suffix = "text/plain; charset=utf-8", "txt"
+    else:
+        content = json.dumps(body, ensure_ascii=False, indent=2)
+        media, suffix = "application/json; charset=utf-8", "json"
+    logger.info("basis: download conversation=%s format=%s records=%d", conversation.id, format,
+                len(body["records"]))
     return Response(
-        json.dumps(body, ensure_ascii=False, indent=2),
-        media_type="application/json; charset=utf-8",
+        content,
+        media_type=media,
         headers={
-            "Content-Disposition": f'attachment; filename="ai-underlag-{conversation.id}.json"',
+            "Content-Disposition": f'attachment; filename="ai-underlag-{conversation.id}.{suffix}"',
             "Cache-Control": "no-store",
         },
     )

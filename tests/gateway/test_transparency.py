@@ -222,6 +222,35 @@ async def test_citizen_downloads_all_records_of_their_conversation(gateway_facto
     assert body["records"][1]["prev_hash"] == body["records"][0]["hash"]
 
 
+async def test_citizen_downloads_their_records_as_readable_text(gateway_factory: Any) -> None:
+    async with gateway_factory() as client:
+        cid, auth, _ = await start(client)
+        ids = [(await ask(client, cid, auth, text))["messages"][0]["basis_id"]
+               for text in ("Behöver jag bygglov? Ring 070-123 45 67", "Och för ett plank?")]
+        await client.post(f"/api/conversations/{cid}/feedback", headers=auth, json={"basis_id": ids[1], "value": "up"})
+        text = await client.get(f"/api/conversations/{cid}/basis", params={"format": "text"}, headers=auth)
+        as_json = await client.get(f"/api/conversations/{cid}/basis", params={"format": "json"}, headers=auth)
+        en_cid, en_auth, _ = await start(client, "en")
+        await ask(client, en_cid, en_auth, "Do I need a building permit?")
+        english = await client.get(f"/api/conversations/{en_cid}/basis", params={"format": "text"}, headers=en_auth)
+        other = await client.get(f"/api/conversations/{en_cid}/basis", params={"format": "text"}, headers=auth)
+        bad = await client.get(f"/api/conversations/{cid}/basis", params={"format": "pdf"}, headers=auth)
+    assert text.status_code == 200
+    assert text.headers["content-type"] == "text/plain; charset=utf-8"
+    assert text.headers["content-disposition"] == f'attachment; filename="ai-underlag-{cid}.txt"'
+    body = text.text
+    assert body.startswith("Underlag för ditt samtal med Karlstads kommuns AI-assistent")
+    assert "Kontrollsummorna stämmer: ingen post har ändrats (2 poster)." in body
+    assert "Du skrev: Behöver jag bygglov? Ring [telefon]" in body and "070-123" not in body
+    assert "Jag tolkade din fråga som att den handlar om: Bygglov." in body  # the explanation itself
+    assert "Ditt omdöme: tummen upp" in body
+    records = json.loads(as_json.content)["records"]
+    assert [f"Kontrollsumma: {r['hash']}" in body for r in records] == [True, True]  # text and JSON match
+    assert english.text.startswith("The basis of your conversation") and "You wrote: Do I need" in english.text
+    assert other.status_code == 403
+    assert bad.status_code == 422 and "format" in bad.json()["error"]["message"]
+
+
 async def test_feedback_is_one_vote_per_answer_and_can_be_changed(gateway_factory: Any) -> None:
     async with gateway_factory() as client:
         cid, auth, _ = await start(client)

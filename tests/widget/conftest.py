@@ -69,6 +69,9 @@ def driver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         "--lang=sv-SE", f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
     ):
         options.add_argument(arg)
+    # Headless Chromium ignores --lang for navigator.languages; the preference sets what a
+    # Swedish browser sends (the widget starts in the browser's language).
+    options.add_experimental_option("prefs", {"intl.accept_languages": "sv-SE,sv"})
     browser = webdriver.Chrome(service=Service(chromedriver), options=options)
     browser.set_script_timeout(30)
     try:

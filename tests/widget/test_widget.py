@@ -501,3 +501,109 @@ def test_a_person_answers_live_over_the_event_stream(chat: Chat, staff_client: A
     answer = chat.wait_bot_after(before)[-1]
     assert answer["role"] == "bot" and answer["links"], "the assistant answers again"
     chat.screenshot("18-back-to-assistant-live")
+
+
+# ---- issue 11: the citizen's own records, and the welcome in the browser's language ----------
+def test_citizen_downloads_the_records_of_their_conversation_as_text_and_json(chat: Chat, tmp_path: Path) -> None:
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    chat.driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
+    open_and_ask(chat)
+    why = tab_to(chat, lambda a: a["text"] == "Varför fick jag det här svaret?", back=True, limit=15)
+    assert why["tag"] == "button"
+    press(chat, Keys.ENTER)
+    group = chat.wait(lambda: chat.js(
+        "const g = [...R().querySelectorAll('.kc-explain .kc-download')].pop();"
+        "return g && !g.closest('.kc-explain').hidden && [g.getAttribute('role'), g.textContent];"),
+        what="the download buttons in the explanation")
+    assert group == ["group", "Underlaget för hela samtalet:Ladda ner som textLadda ner som JSON"]
+    chat.axe_check("explanation with downloads")
+
+    def fetched(suffix: str) -> Path:
+        def done() -> Path | None:
+            found = [p for p in downloads.glob(f"ai-underlag-*{suffix}") if p.stat().st_size > 0]
+            return found[0] if found else None
+        return Path(chat.wait(done, what=f"the {suffix} file in the download folder"))
+
+    # by keyboard: Tab from the explanation to the text button, Enter
+    tab_to(chat, lambda a: a["text"] == "Ladda ner som text", limit=10)
+    press(chat, Keys.ENTER)
+    text = fetched(".txt").read_text(encoding="utf-8")
+    chat.wait(lambda: "nedladdat" in chat.js("return R().querySelector('.kc-status').textContent"),
+              what="the download announced")
+    assert text.startswith("Underlag för ditt samtal med Karlstads kommuns AI-assistent")
+    assert f"Du skrev: {QUESTION}" in text
+    assert "Kontrollsummorna stämmer: ingen post har ändrats (1 poster)." in text
+    assert "Texten är skriven av" in text and "bygglov" in text.lower()
+
+    tab_to(chat, lambda a: a["text"] == "Ladda ner som JSON", limit=5)
+    press(chat, Keys.ENTER)
+    records = json.loads(fetched(".json").read_text(encoding="utf-8"))
+    assert records["chain"]["ok"] is True and len(records["records"]) == 1
+    assert records["records"][0]["user_text_masked"] == QUESTION
+    assert records["conversation_id"] in fetched(".txt").name
+
+
+def _browser_preferring(accept: str, profile: Path) -> Any:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    from tests.widget.conftest import _chromium
+
+    binary, chromedriver = _chromium()
+    options = webdriver.ChromeOptions()
+    options.binary_location = binary
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-dev-shm-usage", "--window-size=1280,900",
+                f"--lang={accept.split(',')[0]}", f"--user-data-dir={profile}"):
+        options.add_argument(arg)
+    options.add_experimental_option("prefs", {"intl.accept_languages": accept})
+    browser = webdriver.Chrome(service=Service(chromedriver), options=options)
+    browser.set_script_timeout(30)
+    return browser
+
+
+def _expected_welcome(accept: str) -> list[str]:
+    """The rule, read from the data: the first browser language with a welcome nobody has to
+    guess at (sv, en, or a line a translator verified), else Swedish and English."""
+    from gateway import texts
+    from translation.langid import normalise_code, served
+    from translation.notices import Notices
+
+    welcome = Notices.load().entries.get("welcome", {})
+    original = welcome.get("sv")
+    for code in accept.split(","):
+        lang = served(normalise_code(code))
+        if lang in ("sv", "en"):
+            return [lang]
+        line = welcome.get(lang)
+        if line and line.verified and original and original.text == texts.text("welcome", "sv"):
+            return [lang, "sv", "en"]
+    return ["sv", "en"]
+
+
+@pytest.mark.parametrize("accept, launcher", [("en-US,en", "Chat with us"), ("ar,de", "Chatta med oss")])
+def test_the_welcome_comes_in_the_browsers_language(
+    gateway_url: str, axe_source: str, tmp_path: Path, accept: str, launcher: str
+) -> None:
+    from gateway import texts
+
+    driver = _browser_preferring(accept, tmp_path / "profile")
+    try:
+        chat = Chat(driver, gateway_url, axe_source)
+        chat.load()
+        assert chat.js("return navigator.languages") == accept.split(",")
+        assert chat.q(".kc-launcher").text.startswith(launcher)
+        chat.q(".kc-launcher").click()
+        chat.wait_open()
+        expected = _expected_welcome(accept)
+        chat.wait(lambda: len(chat.messages()) >= len(expected), what="the whole welcome")
+        welcome = chat.messages()
+        assert [m["lang"] for m in welcome] == expected
+        for m in welcome:
+            if m["lang"] in ("sv", "en"):
+                assert m["text"] == texts.text("welcome", m["lang"])
+        chat.axe_check(f"welcome for {accept}")
+        chat.screenshot(f"welcome-{accept.split(',')[0]}")
+    finally:
+        driver.quit()
