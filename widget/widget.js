@@ -200,9 +200,14 @@
       return /^(https?:|mailto:|tel:)$/.test(u.protocol) ? u.href : null;
     } catch (e) { return null; }
   }
-  var LINK = /(https?:\/\/[^\s<>"']+|www\.[a-z0-9-]+\.[^\s<>"']+|[\w.+-]+@[\w-]+\.[\w.-]+|(?:\+46|0)\d{1,3}[- ]\d{2,3}[ \d]{4,8}\d)/gi;
-  // Plain text with paragraphs, line breaks and safely built links.
-  function richText(text) {
+  var LINK = /(https?:\/\/[^\s<>"']+|www\.[a-z0-9-]+\.[^\s<>"']+|[\w.+-]+@[\w-]+\.[\w.-]+|(?:\+46|0)\d{1,3}[- ]\d{2,3}[ \d]{4,8}\d|(?:112|1177|90101|114 ?14|116 ?111)(?!\d))/gi;
+  // Sweden's short public numbers (emergency, Självmordslinjen, 1177, the police's 114 14,
+  // BRIS): links in what the municipality writes, so a phone can call them with one tap.
+  var SHORT = /^(?:112|1177|90101|114 ?14|116 ?111)$/;
+  // Plain text with paragraphs, line breaks and safely built links. Short numbers become
+  // links only in our own messages (opts.short), never in what the citizen wrote.
+  function richText(text, opts) {
+    var short = !!(opts && opts.short);
     var box = h('div', { 'class': 'kc-text' });
     String(text || '').split(/\n{2,}/).forEach(function (para) {
       var p = h('p');
@@ -213,7 +218,15 @@
         while ((m = LINK.exec(line))) {
           var raw = m[0].replace(/[.,;:!?)\]]+$/, '');
           var href = null;
-          if (/^https?:/i.test(raw)) href = safeUrl(raw);
+          if (SHORT.test(raw)) {
+            // Part of a longer number, a word or a web address ("A112", "1177.se")? Not a number to call.
+            if (!short || /[\w+\-\/.]/.test(line.charAt(m.index - 1) || ' ') ||
+                /^(?:\w|[.\-\/]\w)/.test(line.slice(m.index + raw.length, m.index + raw.length + 2))) {
+              LINK.lastIndex = m.index + 1; continue;
+            }
+            href = 'tel:' + raw.replace(/\D/g, '');
+          }
+          else if (/^https?:/i.test(raw)) href = safeUrl(raw);
           else if (/^www\./i.test(raw)) href = safeUrl('https://' + raw);
           else if (raw.indexOf('@') > 0) href = 'mailto:' + raw;
           else href = 'tel:' + raw.replace(/[^\d+]/g, '').replace(/^0/, '+46');
@@ -390,7 +403,9 @@
     return api('GET', conv('/messages')).then(function (data) {
       hideAlert();
       setLanguage(data.language);
+      state.restoring = true;  // an earlier page's conversation: continue where it ended
       (data.messages || []).forEach(function (m) { addMessage(m); });
+      state.restoring = false;
       updateHandoff(data.handoff, true);
       setTimeout(function () { els.log.setAttribute('aria-live', 'polite'); }, 50);
     }, function (err) {
@@ -563,14 +578,32 @@
     var role = { citizen: 1, staff: 1, system: 1 }[m.role] ? m.role : 'bot';
     var text = m.text;
     if (role === 'citizen' && !local && state.payloads[text]) text = state.payloads[text];
-    var el = h('div', { 'class': 'kc-msg kc-' + role, lang: lang, dir: dir, 'data-id': m.id || null });
+    var safety = !!m.safety && role !== 'citizen';
+    var el = h('div', { 'class': 'kc-msg kc-' + role + (safety ? ' kc-safety' : ''), lang: lang, dir: dir,
+      'data-id': m.id || null, 'data-safety': safety ? 'true' : null });
     el.appendChild(h('p', { 'class': 'kc-who' + (role === 'staff' || role === 'system' ? '' : ' kc-vh'), lang: ui, dir: 'ltr', text: speaker(m) }));
-    el.appendChild(richText(text));
+    el.appendChild(richText(text, { short: role !== 'citizen' }));
     if (role !== 'citizen') el.appendChild(meta(m));
     els.log.appendChild(el);
     if (m.id) state.seen[m.id] = el;
-    scrollToEnd();
+    if (safety) state.safetyShown = true;
+    if (safety && !state.restoring) keepInView(el);
+    else if (!safetyTop) scrollToEnd();
     return el;
+  }
+  // The safety information is read first: the conversation scrolls to its beginning (not to
+  // the end) once the rest of the same answer and any call-back offer have been added.
+  var safetyTop = null;
+  function keepInView(el) {
+    if (safetyTop) return;
+    safetyTop = el;
+    setTimeout(function () {
+      var first = safetyTop;
+      safetyTop = null;
+      var r = first.getBoundingClientRect(), box = els.log.getBoundingClientRect();
+      var top = Math.max(0, els.log.scrollTop + (r.top - box.top) - 8);
+      try { els.log.scrollTo({ top: top, behavior: 'auto' }); } catch (e) { els.log.scrollTop = top; }
+    }, 0);
   }
   function meta(m) {
     var box = h('div', { 'class': 'kc-meta', lang: ui, dir: 'ltr' });
@@ -745,15 +778,31 @@
     } else if (s === 'after_hours') text = status.callback_requested ? t('cbRequested') : t('afterHours');
     else if (s === 'closed' && (before && OPEN_STATES[before])) text = t('closed');
     if (els.banner.textContent !== text) els.banner.textContent = text;
-    if (s === 'after_hours' && !status.callback_requested) callbackForm();
-    else if (els.callback && !els.callbackDone) { els.extra.removeChild(els.callback); els.callback = null; }
+    if (s && OPEN_STATES[s] && !status.callback_requested) callbackForm(s === 'after_hours');
+    else if (els.callback && !els.callbackDone) {
+      els.extra.removeChild(els.callback);
+      els.callback = els.callbackOpen = null; els.callbackTouched = false;
+    }
     void quiet;
   }
 
-  // Call-back form outside opening hours.
-  function callbackForm() {
-    if (els.callback) return;
-    var ids = { name: nextId('cb'), phone: nextId('cb'), time: nextId('cb'), phoneErr: nextId('cb'), timeHint: nextId('cb'), title: nextId('cb') };
+  // Phones and large zoom: the panel fills the window (the same breakpoint as widget.css).
+  function smallScreen() {
+    return !!(window.matchMedia && window.matchMedia('(max-width: 34em), (max-height: 34em)').matches);
+  }
+  // Call-back: the one way to give the contact centre a phone number (numbers written in the
+  // chat are removed before anyone reads them). While a person is on the way it is a button
+  // ("Bli uppringd") that opens the form. Outside opening hours the form is open at once,
+  // except on small screens and after safety information: there the conversation keeps its
+  // room, so the safety information stays readable first.
+  function callbackForm(afterHours) {
+    var expand = afterHours && !state.safetyShown && !smallScreen();
+    if (els.callback) {
+      if (expand && !els.callbackTouched && els.callbackOpen) els.callbackOpen(true);
+      return;
+    }
+    var ids = { name: nextId('cb'), phone: nextId('cb'), time: nextId('cb'), phoneErr: nextId('cb'), timeHint: nextId('cb'),
+      title: nextId('cb'), form: nextId('cb') };
     function field(id, label, input, extra) {
       return h('div', { 'class': 'kc-field' }, [h('label', { 'for': id, text: label }), extra, input]);
     }
@@ -763,8 +812,10 @@
     var phoneErr = h('p', { id: ids.phoneErr, 'class': 'kc-fielderr', hidden: true });
     var result = h('p', { 'class': 'kc-cbresult', role: 'status' });
     var send = h('button', { type: 'submit', 'class': 'kc-btn', text: t('cbSend') });
-    var form = h('form', { 'class': 'kc-callback', novalidate: true, 'aria-labelledby': ids.title }, [
-      h('h3', { id: ids.title, text: t('cbTitle') }),
+    var toggle = h('button', { type: 'button', id: ids.title, 'class': 'kc-cbtoggle', 'aria-expanded': 'false',
+      'aria-controls': ids.form, text: t('cbTitle') });
+    var head = h('h3', { 'class': 'kc-cbhead' }, [toggle]);
+    var form = h('form', { id: ids.form, 'class': 'kc-callback', novalidate: true, 'aria-labelledby': ids.title, hidden: true }, [
       field(ids.name, t('cbName'), name),
       field(ids.phone, t('cbPhone'), phone, phoneErr),
       field(ids.time, t('cbTime'), when, h('p', { id: ids.timeHint, 'class': 'kc-hint', text: t('cbTimeHint') })),
@@ -787,6 +838,8 @@
       api('POST', conv('/callback'), body).then(function (data) {
         els.callbackDone = true;
         ((data && data.messages) || []).forEach(function (m) { addMessage(m); });
+        if (head.parentNode) head.parentNode.removeChild(head);
+        form.removeAttribute('aria-labelledby');
         while (form.firstChild) form.removeChild(form.firstChild);
         form.appendChild(h('p', { 'class': 'kc-cbresult', role: 'status', tabindex: '-1', text: t('cbDone') }));
         form.firstChild.focus();
@@ -795,8 +848,19 @@
         result.textContent = t('cbFail');
       });
     });
-    els.callback = form;
-    els.extra.appendChild(form);
+    function setOpen(show) {
+      form.hidden = !show;
+      toggle.setAttribute('aria-expanded', String(show));
+    }
+    toggle.addEventListener('click', function () {
+      els.callbackTouched = true;
+      setOpen(form.hidden);
+      if (!form.hidden) name.focus();
+    });
+    els.callbackOpen = setOpen;
+    els.callback = h('div', { 'class': 'kc-cbbox' }, [head, form]);
+    els.extra.appendChild(els.callback);
+    setOpen(expand);
   }
 
   // ---- live updates: staff replies and handoff changes ----------------------------------------

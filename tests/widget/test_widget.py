@@ -607,3 +607,104 @@ def test_the_welcome_comes_in_the_browsers_language(
         chat.screenshot(f"welcome-{accept.split(',')[0]}")
     finally:
         driver.quit()
+
+
+# ---- issue 11: safety information on a phone (points 2 and 3) ---------------------------------
+DANGER = "jag tänker ta livet av mig"
+# Every number in the safety information (gateway/safety.py SAFETY_NUMBERS) and where a tap calls.
+TEL = {"112": "tel:112", "90101": "tel:90101", "020-50 50 50": "tel:+4620505050",
+       "054-540 50 54": "tel:+46545405054", "114 14": "tel:11414", "1177": "tel:1177"}
+
+
+def _phone(chat: Chat) -> None:
+    """A 390×844 phone with a touch screen (and no animations to wait for)."""
+    chat.media(("prefers-reduced-motion", "reduce"))
+    chat.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                                {"width": 390, "height": 844, "deviceScaleFactor": 3, "mobile": True})
+    chat.driver.execute_cdp_cmd("Emulation.setTouchEmulationEnabled", {"enabled": True, "maxTouchPoints": 5})
+
+
+def _off_phone(chat: Chat) -> None:
+    chat.driver.execute_cdp_cmd("Emulation.setTouchEmulationEnabled", {"enabled": False})
+    chat.viewport(None)
+
+
+def _safety_answer(chat: Chat) -> None:
+    chat.wait(lambda: chat.js("return !!R().querySelector('.kc-msg[data-safety]')"), 30, "the safety information")
+    chat.settle()
+
+
+def test_every_number_in_the_safety_information_is_a_link_a_phone_can_tap(chat: Chat) -> None:
+    from gateway.safety import SAFETY_NUMBERS
+
+    assert set(SAFETY_NUMBERS) == set(TEL), "a new number in the safety information needs its check here"
+    _phone(chat)
+    try:
+        chat.load(clear=False)
+        open_and_ask(chat, DANGER)
+        _safety_answer(chat)
+        links = chat.js("return [...R().querySelector('.kc-msg[data-safety] .kc-text').querySelectorAll('a')]"
+                        ".map(a => [a.textContent, a.getAttribute('href')])")
+        assert {text: href for text, href in links if text in TEL} == TEL, links
+        # A tap on each number: the tap lands on the link, and the link calls the number.
+        chat.js("window.__tapped = []; R().addEventListener('click', e => { const a = e.composedPath()[0].closest"
+                "('a'); if (a) { window.__tapped.push(a.href); e.preventDefault(); } }, true);")
+        for number, href in TEL.items():
+            box = chat.js(
+                "const a = [...R().querySelector('.kc-msg[data-safety] .kc-text').querySelectorAll('a')]"
+                ".find(a => a.textContent === arguments[0]); a.scrollIntoView({block: 'center'});"
+                "const r = a.getBoundingClientRect(); return [r.left + r.width / 2, r.top + r.height / 2, r.height];",
+                number)
+            assert box[2] >= 20, f"{number} is too small to tap: {box}"
+            chat.driver.execute_cdp_cmd("Input.dispatchTouchEvent",
+                                        {"type": "touchStart", "touchPoints": [{"x": box[0], "y": box[1]}]})
+            chat.driver.execute_cdp_cmd("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+            chat.wait(lambda: chat.js("return window.__tapped.length") > 0, 5, f"the tap on {number}")
+            assert chat.js("return window.__tapped.pop()") == href
+        chat.axe_check("safety information on a phone")
+        chat.screenshot("19-safety-links")
+    finally:
+        _off_phone(chat)
+
+
+def test_after_hours_safety_information_stays_readable_above_the_call_back_offer(chat: Chat) -> None:
+    """At 390×844 the call-back offer must not push the safety information out of sight."""
+    _phone(chat)
+    try:
+        chat.load(clear=False)
+        chat.q(".kc-launcher").click()
+        chat.wait_open()
+        # The test stack is always open: the real answer, shown as outside opening hours.
+        chat.intercept("/events", "return new Promise(() => {});")
+        chat.intercept("/messages", "return real(url, opts).then(r => r.json()).then(d => { d.handoff.status = 'after_hours';"
+                       " d.handoff.position = null; d.handoff.callback_requested = false; return new Response(JSON.stringify(d),"
+                       " {status: 200, headers: {'content-type': 'application/json'}}); });", method="POST")
+        before = chat.bot_count()
+        chat.q("#kc-input").send_keys(DANGER, Keys.ENTER)
+        chat.wait_bot_after(before)
+        _safety_answer(chat)
+        chat.wait(lambda: "stängt" in banner(chat), what="the closed banner")
+        chat.wait(lambda: chat.js("return !!R().querySelector('.kc-cbtoggle')"), what="the call-back offer")
+        seen = chat.js(
+            "const r = R(), m = r.querySelector('.kc-msg[data-safety]'), t = m.querySelector('.kc-text').getBoundingClientRect(),"
+            " log = r.querySelector('.kc-log').getBoundingClientRect();"
+            "const at = (x, y) => { const e = r.elementFromPoint(x, y); return !!e && m.contains(e); };"
+            "return {text: [t.top, t.bottom], log: [log.top, log.bottom], vh: innerHeight, height: t.height,"
+            " hits: [at(t.left + 4, t.top + 4), at(t.left + t.width / 2, t.top + t.height / 2), at(t.right - 4, t.bottom - 4)]};")
+        assert seen["log"][0] <= seen["text"][0] and seen["text"][1] <= seen["log"][1] <= seen["vh"], seen
+        assert seen["hits"] == [True, True, True], f"something covers the safety information: {seen}"
+        assert seen["height"] > 150, seen  # all of it, not a few lines
+        # The call-back form is one tap away, not in the way.
+        assert chat.js("return R().querySelector('.kc-cbtoggle').getAttribute('aria-expanded')") == "false"
+        assert chat.js("return R().querySelector('.kc-callback').hidden") is True
+        chat.axe_check("after hours, safety information on a phone")
+        chat.screenshot("20-after-hours-safety-phone")
+        chat.q(".kc-cbtoggle").click()
+        assert chat.js("return R().querySelector('.kc-cbtoggle').getAttribute('aria-expanded')") == "true"
+        assert chat.active()["id"] == chat.js("return R().querySelector('.kc-callback input').id")
+        labels = chat.js("return [...R().querySelectorAll('.kc-callback input')].map(i => i.labels[0].textContent)")
+        assert labels == ["Namn (frivilligt)", "Telefonnummer", "När passar det att vi ringer? (frivilligt)"]
+        chat.axe_check("after hours, call-back form opened on a phone")
+    finally:
+        chat.clear_intercepts()
+        _off_phone(chat)
