@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import hashlib
 import json
 import logging
 import os
@@ -33,6 +32,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from data_hash import training_data_hash  # noqa: E402
 from validate_data import RETRIEVAL_PREFIXES, Example, read_nlu_dir  # noqa: E402
 
 logger = logging.getLogger(__name__)
@@ -170,22 +170,12 @@ def summarise(rows: List[Dict[str, Any]]) -> Dict[str, Any]:
 
 
 def data_hash(root: Path = ROOT) -> str:
-    """Hash of the model's inputs, computed exactly like scripts/train.sh.
+    """The training-data hash (scripts/data_hash.py, the one train.sh and /om-ai use).
 
     The trained model is cached as var/models/model-<hash>.tar.gz, so the About-AI page can
     tell whether this evaluation belongs to the model that is live.
     """
-    paths: List[Path] = []
-    for top in ("config.yml", "bot", "nlu_data"):
-        path = root / top
-        if path.is_file():
-            paths.append(path)
-        elif path.is_dir():
-            paths += [f for f in path.rglob("*") if f.is_file() and not f.is_symlink()
-                      and f.suffix in (".yml", ".py") and "__pycache__" not in f.parts]
-    names = sorted((str(p.relative_to(root)) for p in paths), key=lambda n: n.encode())
-    listing = "".join(f"{hashlib.sha256((root / n).read_bytes()).hexdigest()}  {n}\n" for n in names)
-    return hashlib.sha256(listing.encode()).hexdigest()[:16]
+    return training_data_hash(root)
 
 
 def stratified_folds(examples: Sequence[Example], k: int, seed: int) -> List[List[int]]:

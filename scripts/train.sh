@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
 # Train the Rasa model only when its inputs changed. Inputs: config.yml, bot/ (domain,
-# rules, components) and nlu_data/*.yml. The model is cached as var/models/model-<hash>.tar.gz
-# and var/models/current.tar.gz points at it. Prints the model path as the last line.
-# Trainings are serialised with a lock and written under a temporary name, so a reader
-# never sees a half-written model.
+# rules, components) and nlu_data/*.yml; their hash is scripts/data_hash.py (the same one
+# scripts/evaluate.py writes into eval.json and /om-ai compares). The model is cached as
+# var/models/model-<hash>.tar.gz and var/models/current.tar.gz points at it. Prints the model
+# path as the last line. Trainings are serialised with a lock and written under a temporary
+# name, so a reader never sees a half-written model.
+#   scripts/train.sh          train if needed, print the model path
+#   scripts/train.sh --hash   print the training-data hash only
 set -euo pipefail
 cd "$(dirname "$0")/.."
+python=.venv-rasa/bin/python
+[[ -x "$python" ]] || python=python3
+if [[ "${1:-}" == "--hash" ]]; then exec "$python" scripts/data_hash.py; fi
 mkdir -p var/models
 exec 9>var/models/.train.lock
 flock 9
-hash=$(find config.yml bot nlu_data -type f \( -name '*.yml' -o -name '*.py' \) -not -path '*/__pycache__/*' \
-        | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-16)
+hash=$("$python" scripts/data_hash.py)
 model="var/models/model-${hash}.tar.gz"
 if [[ -f "$model" ]]; then
   echo "Model is up to date (inputs ${hash}); not training." >&2

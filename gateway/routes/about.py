@@ -1,55 +1,42 @@
 """About this AI: ``/om-ai`` (HTML, Swedish; ``?lang=en`` English) and ``/api/about`` (JSON).
 
-Every figure comes from the running configuration when the page is asked for: the Rasa
-model Rasa reports, the translation models and tiers the translator reports, the release
-and training-data hash, ``var/reports/eval.json`` and ``paraphrases.json`` (from
-``make eval`` / the paraphrase test), the retention setting and the last 30 days of the
-transparency log. Nothing here is a hand-written number.
+Every figure comes from the running system when the page is asked for: the Rasa model
+Rasa reports (and the content it was trained on, from its file name), the translation
+models, tiers and verified notices the translator reports, the content release (the
+training-data hash, scripts/data_hash.py, and the git commit of the content files), who
+wrote, owns and reviewed the answers (the content files), ``var/reports/eval.json`` and
+``paraphrases.json`` (from ``make eval`` / the paraphrase test), the retention setting and
+the last 30 days of the transparency log. The sentences are claims from
+templates/om_ai.yml; ``/api/about`` lists the ones shown with what backs each.
 """
 from __future__ import annotations
 
-import hashlib
+import asyncio
 import json
 import logging
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, FastAPI, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
 from gateway import audit, basis, explain
 from gateway.deps import ServicesDep
 from gateway.rasa_client import RasaUnavailableError
 from gateway.services import Services
-from gateway.settings import ROOT
 from gateway.store import utcnow
 from gateway.templates import om_ai
+from scripts.data_hash import content_release
 
 logger = logging.getLogger(__name__)
 
 router = APIRouter(tags=["about"])
 Lang = Annotated[Literal["sv", "en"], Query(description="sv (default) or en")]
 USAGE_DAYS = 30
-
-
-def evaluation_data_hash(config: Path, nlu_dir: Path, root: Path = ROOT) -> str:
-    """The training-data hash ``scripts/evaluate.py`` writes into eval.json (same recipe)."""
-    digest = hashlib.sha256()
-    for path in sorted([config, *nlu_dir.glob("*.yml")]):
-        digest.update(str(path.relative_to(root) if path.is_relative_to(root) else path).encode())
-        digest.update(b"\0")
-        digest.update(path.read_bytes())
-        digest.update(b"\0")
-    return digest.hexdigest()
-
-
-def _data_date(*dirs: Path) -> str | None:
-    times = [p.stat().st_mtime for d in dirs if d.exists() for p in d.glob("*.yml")]
-    if not times:
-        return None
-    return datetime.fromtimestamp(max(times), UTC).date().isoformat()
+MODEL_NAME = re.compile(r"model-([0-9a-f]{16})\.tar\.gz")
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
@@ -63,18 +50,26 @@ def _read_json(path: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-async def setup(app: FastAPI, services: Services) -> None:
-    """What does not change while the gateway runs: the data the running model was trained on."""
-    settings = services.settings
-    config = settings.nlu_data_dir.parent / "config.yml"
-    try:
-        eval_hash = evaluation_data_hash(config, settings.nlu_data_dir) if config.exists() else None
-    except OSError:
-        eval_hash = None
-    services.extras["about"] = {
-        "eval_data_hash": eval_hash,
-        "training_data_date": _data_date(settings.nlu_data_dir, settings.domain_dir),
-    }
+def _content_release(services: Services) -> dict[str, Any] | None:
+    """The git commit of the content files on disk (read once, on first use: git is slow
+    next to a page view, and the content only changes with a restart or a release)."""
+    about = services.extras.setdefault("about", {})
+    if "content" not in about:
+        try:
+            about["content"] = content_release(services.settings.nlu_data_dir.parent).as_dict()
+        except OSError as exc:
+            logger.warning("about: cannot read the content files (%s)", type(exc).__name__)
+            about["content"] = None
+    value = about["content"]
+    return dict(value) if isinstance(value, dict) else None
+
+
+def _model_path(services: Services, model_file: str) -> Path | None:
+    """The model file Rasa reports (a path or a bare name under var/models), if it is here."""
+    for candidate in (Path(model_file), services.settings.var_dir / "models" / Path(model_file).name):
+        if candidate.exists():
+            return candidate.resolve()  # current.tar.gz -> model-<hash>.tar.gz
+    return None
 
 
 async def _rasa_model(services: Services) -> dict[str, Any]:
@@ -82,19 +77,22 @@ async def _rasa_model(services: Services) -> dict[str, Any]:
         status = await services.rasa.status()
     except RasaUnavailableError as exc:
         return {"engine": "Rasa", "available": False, "model_id": None, "model_file": None,
-                "trained_at": None, "error": str(exc)}
+                "trained_at": None, "data_hash": None, "error": str(exc)}
     model_file = status.get("model_file")
     trained_at = None
-    if model_file:
-        path = Path(str(model_file))
-        if path.exists():
-            trained_at = datetime.fromtimestamp(path.stat().st_mtime, UTC).isoformat(timespec="seconds")
+    path = _model_path(services, str(model_file)) if model_file else None
+    if path is not None:
+        trained_at = datetime.fromtimestamp(path.stat().st_mtime, UTC).isoformat(timespec="seconds")
+    name = path.name if path is not None else (Path(str(model_file)).name if model_file else None)
+    # scripts/train.sh names a model after its training-data hash: model-<hash>.tar.gz
+    match = MODEL_NAME.fullmatch(name or "")
     return {
         "engine": "Rasa",
         "available": bool(status.get("ready", True)),
         "model_id": status.get("model_id"),
-        "model_file": Path(str(model_file)).name if model_file else None,
+        "model_file": name,
         "trained_at": trained_at,
+        "data_hash": match.group(1) if match else None,
     }
 
 
@@ -102,6 +100,8 @@ def _translation(services: Services) -> dict[str, Any]:
     translator: Any = services.translator
     registry = getattr(translator, "registry", None)
     specs = getattr(registry, "languages", {}) or {}
+    notices = getattr(translator, "notices", None)
+    verified: dict[str, tuple[int, int]] = notices.verified_counts() if notices is not None else {}
     languages = []
     for info in translator.languages():
         code = str(info.code)
@@ -114,6 +114,7 @@ def _translation(services: Services) -> dict[str, Any]:
             "tier": str(getattr(info, "tier", "good")),
             "native": bool(getattr(info, "native", code in explain.NATIVE)),
             "available": bool(getattr(info, "available", False) or code in explain.NATIVE),
+            "notices": verified.get(code) if code not in explain.NATIVE else None,
         })
     status = translator.status() if hasattr(translator, "status") else []
     models = [
@@ -121,6 +122,9 @@ def _translation(services: Services) -> dict[str, Any]:
         for row in (status if isinstance(status, list) else [])
         if isinstance(row, dict)
     ]
+    inbound = {row["source"] for row in models if row.get("target") == "sv" and row.get("available")}
+    for language in languages:  # a question can be translated into Swedish, though maybe not back
+        language["inbound"] = language["native"] or language["code"] in inbound
     return {
         "registry_version": getattr(registry, "version", None),
         "languages": languages,
@@ -130,7 +134,7 @@ def _translation(services: Services) -> dict[str, Any]:
 
 def _evaluation(services: Services) -> dict[str, Any]:
     reports = services.settings.reports_dir
-    current_hash = (services.extras.get("about") or {}).get("eval_data_hash")
+    current_hash = services.release.data_hash  # scripts/data_hash.py, as evaluate.py writes it
     report = _read_json(reports / "eval.json")
     if report is None:
         evaluation: dict[str, Any] = {"available": False, "current": False}
@@ -161,7 +165,7 @@ def _evaluation(services: Services) -> dict[str, Any]:
     paraphrases = _read_json(reports / "paraphrases.json")
     if paraphrases is not None:
         paraphrases = {k: paraphrases.get(k) for k in (
-            "generated_at", "model", "texts", "faq_topic_accuracy", "faq_topic_accuracy_by_language",
+            "generated_at", "model", "paraphrases", "faq_topic_accuracy", "faq_topic_accuracy_by_language",
             "acute_sensitive_recall", "faq_false_handoff_rate", "overall_accuracy",
         ) if k in paraphrases}
     return {"nlu": evaluation, "paraphrases": paraphrases}
@@ -177,13 +181,12 @@ def _usage(services: Services) -> dict[str, Any]:
 
 async def facts(services: Services) -> dict[str, Any]:
     """The facts the page shows, gathered now from the running gateway."""
-    extras = services.extras.get("about") or {}
     return {
         "generated_at": utcnow().isoformat(timespec="seconds"),
         "release": {
             "version": services.release.version,
             "training_data": services.release.data_hash,
-            "training_data_date": extras.get("training_data_date"),
+            "content": await asyncio.to_thread(_content_release, services),
         },
         "models": {
             "nlu": await _rasa_model(services),
@@ -198,18 +201,23 @@ async def facts(services: Services) -> dict[str, Any]:
              "label_en": explain.topic_label(services.catalogue, t, "en")}
             for t in services.catalogue.topics()
         ],
+        "provenance": services.catalogue.provenance().as_dict(),
         "evaluation": _evaluation(services),
         "usage": await services.store.run(_usage, services),
         "retention_days": services.settings.retention_days,
         "low_confidence_below": basis.LOW_CONFIDENCE,
-        "contact": dict(om_ai.CONTACT),
+        "contact": om_ai.contact(),
+        "signed": om_ai.signed(),
     }
 
 
 @router.get("/api/about")
 async def about_json(services: ServicesDep, lang: Lang = "sv") -> dict[str, Any]:
+    """The page's facts, and every claim it shows with what backs it."""
     data = await facts(services)
-    return {"language": lang, **data, "texts": om_ai.texts(lang)}
+    shown = om_ai.claims(data, lang)
+    return {"language": lang, **data, "texts": om_ai.texts(lang),
+            "claims": [shown[i].as_dict() for i in om_ai.chosen(data)]}
 
 
 @router.get("/om-ai", response_class=HTMLResponse, include_in_schema=False)

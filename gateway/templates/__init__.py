@@ -1,1 +1,2 @@
-"""Server-rendered pages (plain Python with escaping; no template engine needed)."""
+"""Server-rendered pages: Jinja2 templates (autoescaped) with their stylesheet and the
+signed content they show (om_ai.html, om_ai.css, om_ai.yml; rendered by om_ai.py)."""
