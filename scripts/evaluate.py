@@ -26,8 +26,9 @@ import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any
 
 import yaml
 
@@ -55,7 +56,7 @@ TARGET_MIN_TOPIC_F1 = 0.85
 # --- what the assistant acts on -------------------------------------------------------
 
 
-def selector_ranking(parse: Dict[str, Any]) -> List[Dict[str, Any]]:
+def selector_ranking(parse: dict[str, Any]) -> list[dict[str, Any]]:
     selector = parse.get("response_selector") or {}
     for key in ("default", "faq", "sensitive"):
         block = selector.get(key) or {}
@@ -64,7 +65,7 @@ def selector_ranking(parse: Dict[str, Any]) -> List[Dict[str, Any]]:
     return []
 
 
-def effective_prediction(parse: Dict[str, Any]) -> Dict[str, Any]:
+def effective_prediction(parse: dict[str, Any]) -> dict[str, Any]:
     """The label the assistant acts on for one parsed message (mirrors actions/faq.py)."""
     intent = (parse.get("intent") or {}).get("name") or "nlu_fallback"
     confidence = float((parse.get("intent") or {}).get("confidence") or 0.0)
@@ -94,15 +95,15 @@ def effective_prediction(parse: Dict[str, Any]) -> Dict[str, Any]:
     }
 
 
-async def parse_all(agent: Any, texts: Sequence[str]) -> List[Dict[str, Any]]:
+async def parse_all(agent: Any, texts: Sequence[str]) -> list[dict[str, Any]]:
     return [await agent.parse_message(text) for text in texts]
 
 
 # --- metrics ----------------------------------------------------------------------------
 
 
-def prf(gold: Sequence[str], pred: Sequence[str], labels: Iterable[str]) -> Dict[str, Dict[str, Any]]:
-    out: Dict[str, Dict[str, Any]] = {}
+def prf(gold: Sequence[str], pred: Sequence[str], labels: Iterable[str]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
     for label in labels:
         tp = sum(1 for g, p in zip(gold, pred) if g == label and p == label)
         fp = sum(1 for g, p in zip(gold, pred) if g != label and p == label)
@@ -119,7 +120,7 @@ def prf(gold: Sequence[str], pred: Sequence[str], labels: Iterable[str]) -> Dict
     return out
 
 
-def confused_pairs(gold: Sequence[str], pred: Sequence[str], limit: int = 20) -> List[Dict[str, Any]]:
+def confused_pairs(gold: Sequence[str], pred: Sequence[str], limit: int = 20) -> list[dict[str, Any]]:
     counts = Counter((g, p) for g, p in zip(gold, pred) if g != p)
     return [
         {"gold": g, "predicted": p, "count": n}
@@ -127,7 +128,7 @@ def confused_pairs(gold: Sequence[str], pred: Sequence[str], limit: int = 20) ->
     ]
 
 
-def summarise(rows: List[Dict[str, Any]]) -> Dict[str, Any]:
+def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """Figures over prediction rows {text, gold, lang, label, ...}."""
     topics = sorted({r["gold"] for r in rows if r["gold"].startswith(RETRIEVAL_PREFIXES)})
     gold = [r["gold"] for r in rows]
@@ -136,7 +137,7 @@ def summarise(rows: List[Dict[str, Any]]) -> Dict[str, Any]:
     others = sorted({g for g in gold if not g.startswith(RETRIEVAL_PREFIXES)})
     per_intent = prf(gold, pred, others)
     macro = sum(v["f1"] for v in per_topic.values()) / len(per_topic) if per_topic else 0.0
-    per_language: Dict[str, Dict[str, Any]] = {}
+    per_language: dict[str, dict[str, Any]] = {}
     for lang in sorted({r["lang"] for r in rows}):
         sub = [r for r in rows if r["lang"] == lang]
         sub_topics = sorted({r["gold"] for r in sub if r["gold"].startswith(RETRIEVAL_PREFIXES)})
@@ -178,11 +179,11 @@ def data_hash(root: Path = ROOT) -> str:
     return training_data_hash(root)
 
 
-def stratified_folds(examples: Sequence[Example], k: int, seed: int) -> List[List[int]]:
-    by_label: Dict[Tuple[str, str], List[int]] = defaultdict(list)
+def stratified_folds(examples: Sequence[Example], k: int, seed: int) -> list[list[int]]:
+    by_label: dict[tuple[str, str], list[int]] = defaultdict(list)
     for i, e in enumerate(examples):
         by_label[(e.intent, e.lang)].append(i)
-    folds: List[List[int]] = [[] for _ in range(k)]
+    folds: list[list[int]] = [[] for _ in range(k)]
     rng = random.Random(seed)
     offset = 0
     for key in sorted(by_label):
@@ -208,22 +209,22 @@ yaml.SafeDumper.add_representer(_Literal, _literal)
 def write_training_file(
     path: Path,
     examples: Sequence[Example],
-    responses: Dict[str, Any],
-    knowledge: Sequence[Dict[str, Any]] = (),
+    responses: dict[str, Any],
+    knowledge: Sequence[dict[str, Any]] = (),
 ) -> None:
     """One fold's training data: its examples, every answer, and the editors' word lists.
 
     `knowledge` (lookup tables and regexes, e.g. nlu_data/begrepp.yml) is not an example
     that can be held out: it belongs to every fold, as it belongs to the live model.
     """
-    blocks: Dict[Tuple[str, str], List[str]] = defaultdict(list)
+    blocks: dict[tuple[str, str], list[str]] = defaultdict(list)
     for e in examples:
         blocks[(e.intent, e.lang)].append(e.text)
-    nlu: List[Dict[str, Any]] = [
+    nlu: list[dict[str, Any]] = [
         {**block, "examples": _Literal(str(block["examples"]))} for block in knowledge
     ]
     for (intent, lang), texts in sorted(blocks.items()):
-        block: Dict[str, Any] = {"intent": intent}
+        block: dict[str, Any] = {"intent": intent}
         if lang != "sv":
             block["metadata"] = {"language": lang}
         block["examples"] = _Literal("".join(f"- {t}\n" for t in texts))
@@ -232,9 +233,9 @@ def write_training_file(
     path.write_text(yaml.safe_dump(content, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
 
-def raw_knowledge(nlu_dir: Path) -> List[Dict[str, Any]]:
+def raw_knowledge(nlu_dir: Path) -> list[dict[str, Any]]:
     """The lookup-table and regex blocks of nlu_data/ (no intent examples)."""
-    blocks: List[Dict[str, Any]] = []
+    blocks: list[dict[str, Any]] = []
     for path in sorted(nlu_dir.glob("*.yml")):
         content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         for block in content.get("nlu") or []:
@@ -243,15 +244,15 @@ def raw_knowledge(nlu_dir: Path) -> List[Dict[str, Any]]:
     return blocks
 
 
-def raw_responses(nlu_dir: Path) -> Dict[str, Any]:
-    responses: Dict[str, Any] = {}
+def raw_responses(nlu_dir: Path) -> dict[str, Any]:
+    responses: dict[str, Any] = {}
     for path in sorted(nlu_dir.glob("*.yml")):
         content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         responses.update(content.get("responses") or {})
     return responses
 
 
-def config_with_epochs(config: Path, epochs: Optional[int], workdir: Path) -> Path:
+def config_with_epochs(config: Path, epochs: int | None, workdir: Path) -> Path:
     if epochs is None:
         return config
     content = yaml.safe_load(config.read_text(encoding="utf-8"))
@@ -267,8 +268,8 @@ def config_with_epochs(config: Path, epochs: Optional[int], workdir: Path) -> Pa
 
 
 def cross_validate(
-    nlu_dir: Path, config: Path, domain: Path, folds: int, seed: int, epochs: Optional[int]
-) -> Tuple[List[Dict[str, Any]], List[float]]:
+    nlu_dir: Path, config: Path, domain: Path, folds: int, seed: int, epochs: int | None
+) -> tuple[list[dict[str, Any]], list[float]]:
     from rasa.core.agent import Agent
     from rasa.model_training import train_nlu
 
@@ -278,8 +279,8 @@ def cross_validate(
     examples = data.examples
     responses = raw_responses(nlu_dir)
     knowledge = raw_knowledge(nlu_dir)
-    rows: List[Dict[str, Any]] = []
-    durations: List[float] = []
+    rows: list[dict[str, Any]] = []
+    durations: list[float] = []
     with tempfile.TemporaryDirectory(prefix="karlstad-eval-") as tmp:
         workdir = Path(tmp)
         cfg = config_with_epochs(config, epochs, workdir)
@@ -312,7 +313,7 @@ def cross_validate(
     return rows, durations
 
 
-def write_markdown(path: Path, report: Dict[str, Any]) -> None:
+def write_markdown(path: Path, report: dict[str, Any]) -> None:
     lines = [
         "# Utvärdering av språkmodellen (korsvalidering)",
         "",
@@ -351,7 +352,7 @@ def write_markdown(path: Path, report: Dict[str, Any]) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Cross-validate the NLU model.")
     parser.add_argument("--nlu-dir", type=Path, default=ROOT / "nlu_data")
     parser.add_argument("--config", type=Path, default=ROOT / "config.yml")
@@ -374,7 +375,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     rows, durations = cross_validate(args.nlu_dir, args.config, args.domain, args.folds,
                                      args.seed, args.epochs)
     summary = summarise(rows)
-    report: Dict[str, Any] = {
+    report: dict[str, Any] = {
         "generated_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "data_hash": inputs_hash,
         "model": f"model-{inputs_hash}.tar.gz",

@@ -19,10 +19,11 @@ import datetime as dt
 import re
 import sys
 import unicodedata
-from difflib import SequenceMatcher
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from difflib import SequenceMatcher
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Tuple
+from typing import Any
 
 import yaml
 
@@ -51,23 +52,23 @@ class Example:
 class Variation:
     text: str
     lang: str  # "sv" for the unconditional variation, else the language in the condition
-    source: Optional[Dict[str, Any]]
+    source: dict[str, Any] | None
     file: str
 
 
 @dataclass
 class NluData:
-    examples: List[Example] = field(default_factory=list)
-    responses: Dict[str, List[Variation]] = field(default_factory=dict)
-    response_files: Dict[str, str] = field(default_factory=dict)
-    problems: List[str] = field(default_factory=list)  # files that could not be read
+    examples: list[Example] = field(default_factory=list)
+    responses: dict[str, list[Variation]] = field(default_factory=dict)
+    response_files: dict[str, str] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)  # files that could not be read
     # Lookup tables (nlu_data/begrepp.yml): name -> (file, elements)
-    lookups: Dict[str, Tuple[str, List[str]]] = field(default_factory=dict)
+    lookups: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
 
-    def intents(self) -> List[str]:
+    def intents(self) -> list[str]:
         return sorted({e.intent for e in self.examples})
 
-    def by_intent(self, intent: str) -> List[Example]:
+    def by_intent(self, intent: str) -> list[Example]:
         return [e for e in self.examples if e.intent == intent]
 
 
@@ -85,7 +86,7 @@ def _example_lines(block: str) -> Iterable[str]:
             yield line[2:].strip()
 
 
-def _variation_language(item: Dict[str, Any]) -> str:
+def _variation_language(item: dict[str, Any]) -> str:
     for cond in item.get("condition") or []:
         if isinstance(cond, dict) and cond.get("name") == "language":
             return str(cond.get("value"))
@@ -131,7 +132,7 @@ def read_nlu_file(path: Path, data: NluData, root: Path) -> None:
             )
 
 
-def read_nlu_dir(nlu_dir: Path, root: Optional[Path] = None) -> NluData:
+def read_nlu_dir(nlu_dir: Path, root: Path | None = None) -> NluData:
     """Reads every nlu_data/*.yml file (plain YAML, no Rasa import needed)."""
     root = root or nlu_dir.parent
     data = NluData()
@@ -142,8 +143,8 @@ def read_nlu_dir(nlu_dir: Path, root: Optional[Path] = None) -> NluData:
 
 @dataclass
 class Report:
-    errors: List[str] = field(default_factory=list)
-    warnings: List[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def error(self, message: str) -> None:
         self.errors.append(message)
@@ -152,7 +153,7 @@ class Report:
         self.warnings.append(message)
 
 
-def _date(where: str, key: str, value: Any, today: dt.date, report: Report) -> Optional[dt.date]:
+def _date(where: str, key: str, value: Any, today: dt.date, report: Report) -> dt.date | None:
     try:
         return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
     except ValueError:
@@ -163,7 +164,7 @@ def _date(where: str, key: str, value: Any, today: dt.date, report: Report) -> O
         return None
 
 
-def _check_source(where: str, source: Optional[Dict[str, Any]], today: dt.date, report: Report) -> None:
+def _check_source(where: str, source: dict[str, Any] | None, today: dt.date, report: Report) -> None:
     if not source:
         report.error(
             f"{where}: källa saknas. Lägg till metadata.source med {', '.join(SOURCE_KEYS)} "
@@ -221,7 +222,7 @@ def _check_source(where: str, source: Optional[Dict[str, Any]], today: dt.date, 
         )
 
 
-def _source_tuple(source: Optional[Dict[str, Any]]) -> Tuple[str, ...]:
+def _source_tuple(source: dict[str, Any] | None) -> tuple[str, ...]:
     return tuple(str((source or {}).get(k) or "") for k in SOURCE_KEYS)
 
 
@@ -286,7 +287,7 @@ def check_topic(topic: str, data: NluData, today: dt.date, report: Report) -> No
 
 
 def check_duplicates(data: NluData, report: Report) -> None:
-    seen: Dict[str, Example] = {}
+    seen: dict[str, Example] = {}
     for e in data.examples:
         key = normalise(e.text)
         first = seen.get(key)
@@ -364,7 +365,7 @@ def check_paraphrases_held_out(data: NluData, paraphrases: Path, report: Report)
         return
     items = yaml.safe_load(paraphrases.read_text(encoding="utf-8")) or []
     exact = {normalise(str((item or {}).get("text") or "")) for item in items}
-    by_intent: Dict[str, List[str]] = {}
+    by_intent: dict[str, list[str]] = {}
     for item in items:
         by_intent.setdefault(str((item or {}).get("intent") or ""), []).append(
             normalise(str((item or {}).get("text") or "")))
@@ -383,7 +384,7 @@ def check_paraphrases_held_out(data: NluData, paraphrases: Path, report: Report)
             )
 
 
-def validate(nlu_dir: Path, today: dt.date, paraphrases: Optional[Path] = None) -> Report:
+def validate(nlu_dir: Path, today: dt.date, paraphrases: Path | None = None) -> Report:
     report = Report()
     data = read_nlu_dir(nlu_dir)
     for problem in data.problems:
@@ -401,7 +402,7 @@ def validate(nlu_dir: Path, today: dt.date, paraphrases: Optional[Path] = None) 
     return report
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nlu-dir", type=Path, default=Path("nlu_data"))
     parser.add_argument("--paraphrases", type=Path, default=Path("tests/nlu/paraphrases.yml"))

@@ -6,7 +6,7 @@ import datetime as dt
 import sys
 import textwrap
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any
 
 import pytest
 
@@ -27,7 +27,7 @@ SIGNED = {
 }
 
 
-def topic_file(tmp_path: Path, source: Dict[str, Any]) -> Path:
+def topic_file(tmp_path: Path, source: dict[str, Any]) -> Path:
     """A topic with enough examples and a Swedish and English answer, both with ``source``."""
     nlu_dir = tmp_path / "nlu_data"
     nlu_dir.mkdir()
@@ -46,7 +46,7 @@ def topic_file(tmp_path: Path, source: Dict[str, Any]) -> Path:
     return nlu_dir
 
 
-def errors(tmp_path: Path, **changes: Any) -> List[str]:
+def errors(tmp_path: Path, **changes: Any) -> list[str]:
     source = {k: v for k, v in {**SIGNED, **changes}.items() if v is not None}
     return validate(topic_file(tmp_path, source), TODAY).errors
 
@@ -93,7 +93,7 @@ def test_a_reviewer_with_a_date_passes(tmp_path: Path) -> None:
     ({"reviewd_by": "x"}, "okända nycklar: reviewd_by"),
 ])
 def test_a_source_that_claims_too_much_or_too_little_is_an_error(
-    tmp_path: Path, changes: Dict[str, Any], expected: str
+    tmp_path: Path, changes: dict[str, Any], expected: str
 ) -> None:
     found = errors(tmp_path, **changes)
     assert any(expected.lower() in e.lower() for e in found), found
