@@ -31,12 +31,12 @@ CITIZEN_TEXTS: dict[str, dict[str, str]] = {
     },
     "callback_saved": {
         "sv": (
-            "Tack! Vi har sparat dina kontaktuppgifter. Kontaktcenter ringer upp dig så snart "
-            "vi har öppet. Är det akut: ring 112."
+            "Tack! Vi har sparat dina kontaktuppgifter i ditt ärende. Kontaktcenter ringer upp dig "
+            "så snart vi kan, under våra öppettider. Är det akut: ring 112."
         ),
         "en": (
-            "Thank you! We have saved your contact details. The contact centre will call you "
-            "back as soon as we are open. If it is urgent: call 112."
+            "Thank you! We have saved your contact details with your case. The contact centre will "
+            "call you back as soon as we can, during our opening hours. If it is urgent: call 112."
         ),
     },
     "untranslated": {

@@ -22,12 +22,14 @@
   const ACTIONS = {
     "ticket.claim": "tog ärendet", "ticket.release": "lade tillbaka i kön", "ticket.reply": "svarade",
     "ticket.note": "skrev en anteckning", "ticket.close": "avslutade", "ticket.callback_requested": "bad om att bli uppringd",
+    "ticket.escalate": "skrev något som tyder på fara – ärendet blev akut",
   };
   const languageNames = (() => {
     try { return new Intl.DisplayNames(["sv"], { type: "language" }); } catch (e) { return null; }
   })();
 
-  const state = { me: null, csrf: "", outcomes: {}, current: null, detail: null, queue: [], events: null, canned: [] };
+  const state = { me: null, csrf: "", outcomes: {}, current: null, detail: null, queue: [], events: null, canned: [],
+    acuteSeen: {} };
   const $ = (id) => document.getElementById(id);
 
   function el(tag, attrs, ...children) {
@@ -62,6 +64,13 @@
 
   function announce(text) {
     const region = $("announcer");
+    region.textContent = "";
+    window.setTimeout(() => { region.textContent = text; }, 50);
+  }
+
+  // Danger: said at once (role="alert"), interrupting whatever the screen reader is reading.
+  function urgent(text) {
+    const region = $("urgent");
     region.textContent = "";
     window.setTimeout(() => { region.textContent = text; }, 50);
   }
@@ -151,10 +160,13 @@
     source.addEventListener("error", () => { live.textContent = "Tappade anslutningen – försöker igen…"; });
     source.addEventListener("hello", () => { refreshQueue(); if (state.current) refreshTicket(); });
     source.addEventListener("logged_out", () => showLogin("Din inloggning har gått ut. Logga in igen."));
-    for (const type of ["ticket", "citizen_message", "claimed", "released", "staff_message", "closed", "note", "callback"]) {
+    for (const type of ["ticket", "citizen_message", "escalated", "claimed", "released", "staff_message", "closed", "note", "callback"]) {
       source.addEventListener(type, (message) => {
         const event = JSON.parse(message.data);
         if (type === "ticket") announce(`Nytt ärende i kön.`);
+        if (type === "escalated" && event.ticket_id !== state.current) {
+          urgent("Akut: en invånare i kön skrev något som tyder på fara. Ärendet ligger nu först i kön.");
+        }
         refreshQueue();
         if (state.detail && (event.ticket_id === state.current ||
             event.conversation_id === state.detail.ticket.conversation_id)) {
@@ -192,7 +204,8 @@
         el("span", { class: `badge p${t.priority}`, text: PRIORITY[t.priority] }),
         el("span", { class: "reason", text: REASONS[t.reason] || t.reason }),
         el("span", { class: "meta", text: open
-          ? `${language(t.language)} · väntat ${minutes(t.waiting_seconds)} · ${status}${t.callback ? " · vill bli uppringd" : ""}`
+          ? `${language(t.language)} · väntat ${minutes(t.waiting_seconds)} · ${status}` +
+            `${t.escalated_at ? " · blev akut under väntan" : ""}${t.callback_requested ? " · vill bli uppringd" : ""}`
           : `${t.claimed_by_name || "–"} · ${state.outcomes[t.outcome] || t.outcome || ""} · ${clock(t.closed_at)}` }));
       button.addEventListener("click", () => openTicket(t.id));
       return el("li", {}, button);
@@ -239,11 +252,17 @@
       ["Språk", language(t.language)],
       ["Skapat", `${clock(t.created_at)} (väntat ${minutes(t.waiting_seconds)})`],
     ];
+    // The call-back details come only to the one who holds the ticket (the gateway decides).
     if (t.callback) {
-      facts.push(["Ring upp", [t.callback.name, t.callback.phone, t.callback.preferred_time && `helst ${t.callback.preferred_time}`]
-        .filter(Boolean).join(" · ")]);
+      facts.push(["Ring upp", el("span", { class: "callback" },
+        ...[t.callback.name, t.callback.phone, t.callback.preferred_time && `helst ${t.callback.preferred_time}`]
+          .filter(Boolean).flatMap((part, i) => (i ? [" · ", part] : [part])))]);
+    } else if (t.callback_requested) {
+      facts.push(["Ring upp", el("span", { class: "callback-hidden",
+        text: "Invånaren vill bli uppringd. Numret visas för den som har tagit ärendet." })]);
     }
-    $("ticket-facts").replaceChildren(...facts.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", { text: v })]));
+    $("ticket-facts").replaceChildren(...facts.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", {}, v)]));
+    renderAcute(detail);
 
     $("claim").hidden = !open || t.status === "active";
     $("release").hidden = !mine;
@@ -263,9 +282,36 @@
         (h.detail && h.detail.outcome ? ` (${state.outcomes[h.detail.outcome] || h.detail.outcome})` : "") })));
   }
 
+  // Messages that showed danger: a note under the title, a mark in the transcript, and, when
+  // a new one arrives while the ticket is open on screen, an alert for screen readers.
+  function renderAcute(detail) {
+    const t = detail.ticket;
+    const marked = detail.messages.filter((m) => m.acute);
+    const note = $("ticket-acute");
+    note.hidden = !marked.length;
+    if (marked.length) {
+      const last = marked[marked.length - 1];
+      note.textContent = `Fara: invånaren skrev något som tyder på ${(REASONS[last.acute.reason] || last.acute.reason).toLowerCase()}` +
+        ` (${clock(last.created_at)}). Invånaren fick säkerhetsinformationen (112, Självmordslinjen, Kvinnofridslinjen, 1177)` +
+        ` direkt. Meddelandet är markerat i samtalet.`;
+    }
+    const known = state.acuteSeen[t.id];
+    const fresh = known ? marked.filter((m) => !known.has(m.id)) : [];
+    state.acuteSeen[t.id] = new Set(marked.map((m) => m.id));
+    if (fresh.length) {
+      urgent(`Akut: invånaren i ärendet du har öppet skrev något som tyder på fara ` +
+        `(${REASONS[fresh[0].acute.reason] || fresh[0].acute.reason}). Meddelandet är markerat i samtalet.`);
+    }
+  }
+
   function renderReasoning(reasoning) {
     const box = $("reasoning");
     const items = [];
+    if (reasoning.escalated_at) {
+      const before = reasoning.reason_before ? ` Ärendet gällde först: ${REASONS[reasoning.reason_before] || reasoning.reason_before}.` : "";
+      items.push(el("p", { class: "acute-reason", text: `Ärendet blev akut ${clock(reasoning.escalated_at)}: ` +
+        "säkerhetsordlistan reagerade på ett meddelande medan invånaren väntade eller pratade med er." + before }));
+    }
     if (reasoning.safety_lexicon) {
       items.push(el("p", { text: `Säkerhetsordlistan reagerade på ett uttryck för: ${REASONS[reasoning.safety_lexicon] || reasoning.safety_lexicon}.` }));
     }
@@ -300,8 +346,11 @@
       const labels = [];
       if (m.machine_translated) labels.push("maskinöversatt till invånaren");
       if (m.text_sv_machine) labels.push("svenskan maskinöversatt för dig");
-      box.append(el("div", { class: `row ${m.role}` },
-        el("div", { class: "speaker" }, el("strong", { text: who }), el("span", { class: "meta", text: clock(m.created_at) })),
+      const danger = m.acute
+        ? el("span", { class: "acute-label", text: `Fara: ${REASONS[m.acute.reason] || m.acute.reason}` })
+        : null;
+      box.append(el("div", { class: `row ${m.role}${m.acute ? " acute" : ""}`, "data-message": m.id },
+        el("div", { class: "speaker" }, el("strong", { text: who }), el("span", { class: "meta", text: clock(m.created_at) }), danger),
         original,
         el("div", {}, swedish, labels.length ? el("span", { class: "label", text: labels.join(", ") }) : null)));
     }

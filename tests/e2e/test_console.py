@@ -234,3 +234,152 @@ def test_sensitive_message_to_console_reply_and_back_to_the_assistant(
     assert answer["role"] == "bot" and "bygglov" in answer["text"].lower() and answer["links"]
     history = staff_driver.execute_script("return document.getElementById('history').textContent")
     assert "karin.console tog ärendet" in history and "karin.console avslutade" in history
+
+
+# ---- issue 11: danger while a person is on the way, and call-back numbers --------------------
+def signed_in(console: Console, url: str, account: str, password: str = PASSWORD) -> None:
+    """The console page, logged in as ``account`` (the browser may still have a session)."""
+    console.driver.get(url + "/staff")
+    console.wait(lambda: console.find("#console-view").is_displayed() or console.find("#login-view").is_displayed(),
+                 what="the console or its login")
+    if console.find("#login-view").is_displayed():
+        console.find("#username").send_keys(account)
+        console.find("#password").send_keys(password, Keys.ENTER)
+        console.wait(lambda: console.find("#console-view").is_displayed(), what="the console")
+    console.wait(lambda: "Live" in console.text("#live-state"), what="the live connection")
+
+
+def citizen_ticket(chat: Chat, url: str) -> str:
+    """The widget's conversation's open ticket, read with the citizen's own token."""
+    import httpx
+
+    saved = chat.js("return JSON.parse(sessionStorage.getItem('karlstad-chat:' + location.origin))")
+    transcript = httpx.get(f"{url}/api/conversations/{saved['id']}/messages",
+                           headers={"Authorization": "Bearer " + saved["token"]}, timeout=20).json()
+    return str(transcript["handoff"]["ticket_id"])
+
+
+def ask_for_a_person(chat: Chat) -> None:
+    chat.load()
+    chat.q(".kc-launcher").click()
+    chat.wait_open()
+    before = chat.bot_count()
+    chat.q("#kc-input").send_keys("jag vill prata med en människa", Keys.ENTER)
+    chat.wait_bot_after(before)
+    chat.wait(lambda: chat.js("return document.getElementById('karlstad-chat').dataset.handoff") == "waiting",
+              what="the waiting state")
+
+
+def take(console: Console, ticket_id: str) -> None:
+    console.wait(lambda: console.find(f'[data-ticket="{ticket_id}"]'), what="the ticket in the queue").click()
+    console.wait(lambda: console.find("#claim").is_displayed(), what="the claim button")
+    console.find("#claim").click()
+    console.wait(lambda: console.find("#reply-text").is_displayed(), what="the reply box")
+
+
+def close_ticket(console: Console) -> None:
+    from selenium.webdriver.support.ui import Select
+
+    Select(console.find("#outcome")).select_by_value("resolved")
+    console.find("#close").click()
+    console.wait(lambda: "Avslutat" in console.text("#ticket-facts"), what="the closed ticket")
+
+
+def test_danger_while_an_agent_answers_is_marked_and_announced_in_the_console(
+    live_stack: Any, browsers: tuple[Any, Any], staff_account: str, axe_source: str  # noqa: F811
+) -> None:
+    citizen_driver, staff_driver = browsers
+    url = live_stack.gateway_url
+    console = Console(staff_driver, url, axe_source)
+    signed_in(console, url, staff_account)
+    chat = Chat(citizen_driver, url, axe_source)
+    ask_for_a_person(chat)
+    ticket_id = citizen_ticket(chat, url)
+    take(console, ticket_id)
+    assert console.find("#ticket-acute").is_displayed() is False
+    assert console.find("#urgent").get_attribute("role") == "alert"
+
+    before = chat.bot_count()
+    chat.q("#kc-input").send_keys("jag tänker ta livet av mig", Keys.ENTER)
+    chat.wait_bot_after(before)
+    # The citizen: the safety information in this very answer, numbers to tap.
+    chat.wait(lambda: chat.js("return !!R().querySelector('.kc-msg[data-safety] a[href=\"tel:112\"]')"),
+              what="the safety information with 112 as a link")
+
+    # The console: the message is marked, the ticket says so, a screen reader hears it at once.
+    row = console.wait(lambda: next((r for r in staff_driver.find_elements(By.CSS_SELECTOR, "#transcript .row.acute")
+                                     if "jag tänker ta livet av mig" in r.text), None),
+                       what="the marked message in the transcript")
+    assert "Fara: Självmordstankar eller självskada" in row.text
+    console.wait(lambda: console.find("#ticket-acute").is_displayed(), what="the danger note")
+    assert "tyder på självmordstankar" in console.text("#ticket-acute")
+    console.wait(lambda: "Akut" in (console.find("#urgent").get_attribute("textContent") or ""),
+                 what="the alert for screen readers")
+    assert console.text("#ticket-title").startswith("Akut:")
+    queue_item = console.find(f'[data-ticket="{ticket_id}"]')
+    assert "Akut" in queue_item.text and "blev akut under väntan" in queue_item.text
+    history = staff_driver.execute_script("return document.getElementById('history').textContent")
+    assert "skrev något som tyder på fara" in history
+    console.axe_check("a message that showed danger")
+    staff_driver.execute_script("document.querySelector('#transcript .row.acute').scrollIntoView({block: 'center'})")
+    console.screenshot("4-danger-marked")
+    close_ticket(console)
+
+
+def test_call_back_number_from_the_form_reaches_the_agent_who_holds_the_ticket_only(
+    live_stack: Any, browsers: tuple[Any, Any], staff_account: str, axe_source: str  # noqa: F811
+) -> None:
+    import httpx
+
+    citizen_driver, staff_driver = browsers
+    url = live_stack.gateway_url
+    phone, name = "070-555 12 34", "Sara Exempel"
+    console = Console(staff_driver, url, axe_source)
+    signed_in(console, url, staff_account)
+    chat = Chat(citizen_driver, url, axe_source)
+    ask_for_a_person(chat)
+    ticket_id = citizen_ticket(chat, url)
+    take(console, ticket_id)
+
+    # The worker sends the canned reply "Ringa upp": it points to the form, not to the chat.
+    from selenium.webdriver.support.ui import Select
+
+    Select(console.find("#canned")).select_by_visible_text("Ringa upp")
+    console.find("#send").click()
+    chat.wait(lambda: any(m["role"] == "staff" and "Bli uppringd" in m["text"] for m in chat.messages()),
+              what="the canned reply in the widget")
+
+    # The citizen opens the form the reply names and leaves a number there.
+    toggle = chat.q(".kc-cbtoggle")
+    assert toggle.text.endswith("Bli uppringd") and toggle.get_attribute("aria-expanded") == "false"
+    toggle.click()
+    inputs = chat.qa(".kc-callback input")
+    inputs[0].send_keys(name)
+    inputs[1].send_keys(phone)
+    inputs[2].send_keys("efter kl. 15", Keys.ENTER)
+    chat.wait(lambda: "Vi ringer upp dig" in chat.q(".kc-callback").text, what="the call-back confirmation")
+
+    # The worker who holds the ticket sees it, live.
+    console.wait(lambda: phone in console.text("#ticket-facts"), what="the number in the ticket")
+    assert f"{name} · {phone} · helst efter kl. 15" in console.text("#ticket-facts")
+    assert phone not in console.text("#transcript")
+    console.axe_check("call-back details for the holder")
+    console.screenshot("5-callback-number")
+
+    # A colleague, the queue and the transcript do not have it.
+    created = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "staff-user", "--username", "olle.console", "--display-name", "Olle",
+         "--role", "staff", "--password-stdin"],
+        input=PASSWORD + "\n", env=live_stack._env(), cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )
+    assert created.returncode == 0 or "already exists" in created.stderr, created.stderr
+    with httpx.Client(base_url=url, timeout=20) as olle:
+        assert olle.post("/staff/api/login", json={"username": "olle.console", "password": PASSWORD}).status_code == 200
+        queue = olle.get("/staff/api/queue")
+        detail = olle.get(f"/staff/api/tickets/{ticket_id}")
+        assert queue.status_code == 200 and detail.status_code == 200
+        for text in (queue.text, detail.text):
+            assert phone not in text and "0705551234" not in text and name not in text
+        assert detail.json()["ticket"]["callback_requested"] is True
+    close_ticket(console)
+    assert phone not in console.text("#ticket-facts"), "once closed, nobody holds the ticket"
