@@ -6,7 +6,8 @@ citizen message and every staff reply are older). In one transaction per convers
 1. its basis records (with their feedback) are folded into ``aggregates`` — per local day,
    topic and language: answers, fallbacks, handoffs, low-confidence answers, negative
    feedback — the same counting as the auditor's figures (``audit.record_counts``);
-2. its messages, basis records, feedback, handoff tickets and ticket notes are deleted;
+2. its messages, basis records, feedback, handoff tickets (with any call-back details the
+   citizen left: they are stored in the ticket and nowhere else) and ticket notes are deleted;
 3. the conversation row is kept without its token, marked ``purged_at`` (so its id
    cannot be reused and the citizen's link answers 404).
 
