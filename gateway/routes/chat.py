@@ -6,9 +6,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Request
 from sqlalchemy import select
 
+from gateway import texts
 from gateway.auth import hash_token, new_token
 from gateway.deps import ConversationDep, ServicesDep, load_citizen_conversation, require_token
 from gateway.errors import GatewayError, RateLimitedError, UnavailableError
+from gateway.presenters import message_out, text_direction
+from gateway.safety import SAFETY_RESPONSE_ID
 from gateway.schemas import (
     ConversationCreated,
     CreateConversation,
@@ -23,9 +26,6 @@ from gateway.schemas import (
 )
 from gateway.store import messages
 from gateway.turn import AssistantUnavailableError, Outgoing
-from gateway import texts
-from gateway.presenters import message_out, text_direction
-from gateway.safety import SAFETY_RESPONSE_ID
 
 router = APIRouter(prefix="/api")
 

@@ -35,10 +35,9 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 
-from gateway import pubsub
+from gateway import presenters, pubsub
 from gateway.deps import ConversationDep, ServicesDep
 from gateway.errors import GatewayError
-from gateway import presenters
 from gateway.handoff_texts import citizen_texts
 from gateway.schemas import EventStream, error_responses, event_stream_responses
 from gateway.services import Services

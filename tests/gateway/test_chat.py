@@ -196,3 +196,4 @@ async def test_rate_limit_says_to_wait(gateway_factory: Any) -> None:
         limited = await client.post(url, headers=auth, json={"text": "hej"})
         assert limited.status_code == 429
         assert "Wait" in limited.json()["error"]["message"]
+        assert 1 <= int(limited.headers["Retry-After"]) <= 60  # when the oldest message leaves the minute

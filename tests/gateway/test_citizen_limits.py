@@ -10,7 +10,12 @@ import httpx
 import pytest
 
 from gateway import pubsub
-from tests.gateway.staff_helpers import RasaRecorder, served_gateway, settings_for, start_conversation
+from tests.gateway.staff_helpers import (
+    RasaRecorder,
+    served_gateway,
+    settings_for,
+    start_conversation,
+)
 
 NEVER_OPEN = "mon 00:00-00:00"
 
