@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import traceback
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,10 @@ class RateLimitedError(GatewayError):
     status = 429
     code = "rate_limited"
 
+    def __init__(self, message: str, retry_after_s: float = 60) -> None:
+        super().__init__(message)
+        self.retry_after_s = max(1, math.ceil(retry_after_s))  # whole seconds, sent as Retry-After
+
 
 class UnavailableError(GatewayError):
     status = 503
@@ -60,6 +65,17 @@ class UnavailableError(GatewayError):
 
 def _body(code: str, message: str, **extra: object) -> dict[str, object]:
     return {"error": {"code": code, "message": message, **extra}}
+
+
+DEFAULT_RETRY_AFTER_S = 60
+
+
+def _headers_for(status: int, exc: Exception) -> dict[str, str] | None:
+    if status == 401:
+        return {"WWW-Authenticate": "Bearer"}
+    if status == 429:  # every 429 says when to try again
+        return {"Retry-After": str(getattr(exc, "retry_after_s", DEFAULT_RETRY_AFTER_S))}
+    return None
 
 
 def _describe(errors: list[dict[str, Any]]) -> str:
@@ -76,8 +92,8 @@ def _describe(errors: list[dict[str, Any]]) -> str:
 def install(app: FastAPI) -> None:
     @app.exception_handler(GatewayError)
     async def _gateway_error(_: Request, exc: GatewayError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        return JSONResponse(_body(exc.code, exc.message), status_code=exc.status, headers=headers)
+        return JSONResponse(_body(exc.code, exc.message), status_code=exc.status,
+                            headers=_headers_for(exc.status, exc))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -97,7 +113,8 @@ def install(app: FastAPI) -> None:
             message = "There is nothing at this address."
         if exc.status_code == 405:
             message = "This method is not allowed here."
-        return JSONResponse(_body("http_error", message), status_code=exc.status_code)
+        return JSONResponse(_body("http_error", message), status_code=exc.status_code,
+                            headers={**(exc.headers or {}), **(_headers_for(exc.status_code, exc) or {})})
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
