@@ -1,6 +1,7 @@
 """One error hierarchy for the gateway, mapped to HTTP in one place (``install``)."""
 from __future__ import annotations
 
+import json
 import logging
 import math
 import traceback
@@ -65,6 +66,11 @@ class UnavailableError(GatewayError):
 
 def _body(code: str, message: str, **extra: object) -> dict[str, object]:
     return {"error": {"code": code, "message": message, **extra}}
+
+
+def error_body_bytes(code: str, message: str) -> bytes:
+    """The error body as JSON bytes, for responses written below the routes (middleware)."""
+    return json.dumps(_body(code, message), ensure_ascii=False).encode("utf-8")
 
 
 DEFAULT_RETRY_AFTER_S = 60

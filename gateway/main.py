@@ -18,6 +18,8 @@ from fastapi.staticfiles import StaticFiles
 from gateway import __version__, errors, logconfig
 from gateway.catalogue import Catalogue
 from gateway.handoff import HandoffQueue, OpeningHours
+from gateway.middleware import HeaderPolicy, RequestLimits, SecurityHeaders
+from gateway.openapi import OpenAPIDocument
 from gateway.rasa_client import RasaClient
 from gateway.routes import chat, health
 from gateway.safety import SafetyLexicon
@@ -52,6 +54,16 @@ def default_translator(settings: Settings) -> TranslationPort:
         settings.models_dir, settings.translation_registry
     )
     return service
+
+
+class GatewayApp(FastAPI):
+    """FastAPI with the security headers outside everything, Starlette's last-resort error
+    handler (our 503 for unexpected errors) included."""
+
+    header_policy: HeaderPolicy = HeaderPolicy()
+
+    def build_middleware_stack(self) -> Any:
+        return SecurityHeaders(super().build_middleware_stack(), self.header_policy)
 
 
 def create_app(
@@ -116,16 +128,22 @@ def create_app(
             if pretranslation is not None:
                 pretranslation.join(timeout=1)
 
-    app = FastAPI(
+    production = settings.environment == "production"
+    app = GatewayApp(
         title="Karlstad citizen assistant gateway",
         version=__version__,
         lifespan=lifespan,
-        docs_url="/api/docs",
+        docs_url=None if production else "/api/docs",  # Swagger UI comes from a CDN
+        redoc_url=None,
         openapi_url="/api/openapi.json",
     )
+    app.header_policy = HeaderPolicy.build(settings.frame_ancestors, settings.allowed_origins)
     app.state.setups = []
     app.state.teardowns = []
     errors.install(app)
+    # Outermost first: CORS (so the widget can read a 413/408), then the request limits.
+    app.add_middleware(RequestLimits, max_body_bytes=settings.max_body_bytes,
+                       body_timeout_s=settings.body_timeout_s)
     if settings.allowed_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -148,6 +166,7 @@ def create_app(
                 return FileResponse(demo_page)
             return RedirectResponse("/api/docs")
 
+    OpenAPIDocument(app, public_only=production).install()
     return app
 
 
@@ -198,12 +217,20 @@ def run() -> None:
     # Exceptions are logged as types and places only: their messages can carry citizens' text.
     logconfig.configure(os.environ.get("GATEWAY_LOG_LEVEL", "INFO"))
     settings = Settings()
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level="warning",
-        log_config=None,  # uvicorn's records go to the handler gateway.logconfig installed
-        access_log=False,
-        timeout_graceful_shutdown=3,  # open event streams (SSE) must not hold up a restart
-    )
+    uvicorn.run(create_app(settings), **server_options(settings))
+
+
+def server_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's options for ``run`` (and for tests that serve the app the same way)."""
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": "warning",
+        "log_config": None,  # uvicorn's records go to the handler gateway.logconfig installed
+        "access_log": False,
+        "timeout_graceful_shutdown": 3,  # open event streams (SSE) must not hold up a restart
+        "server_header": False,  # no "server: uvicorn"
+        "http": "h11",
+        "h11_max_incomplete_event_size": 16 * 1024,  # request line + headers
+        "timeout_keep_alive": settings.keep_alive_s,
+    }

@@ -47,6 +47,12 @@ class Settings(BaseSettings):
     opening_hours: str = "mon-fri 08:00-17:00"
     timezone: str = "Europe/Stockholm"
     allowed_origins: list[str] = Field(default_factory=list)
+    # Pages that may show the demo page, the widget's files and About-AI in a frame
+    # (Content-Security-Policy frame-ancestors, besides the gateway itself and allowed_origins).
+    frame_ancestors: list[str] = Field(default_factory=lambda: ["https://karlstad.se", "https://*.karlstad.se"])
+    max_body_bytes: int = Field(65536, ge=1024, le=16 * 1024 * 1024)  # larger bodies: 413 unread
+    body_timeout_s: float = Field(10.0, gt=0, le=300)  # a body slower than this: 408
+    keep_alive_s: int = Field(5, ge=1, le=300)  # idle keep-alive connections are closed after this (s)
     rate_limit_per_minute: int = Field(30, ge=1)  # messages per conversation
     create_rate_limit_per_minute: int = Field(30, ge=1)  # new conversations per client address
     release: str = ""

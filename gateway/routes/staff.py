@@ -26,6 +26,7 @@ from gateway.errors import ConflictError, GatewayError, NotFoundError, RateLimit
 from gateway.handoff import OUTCOMES
 from gateway.handoff_texts import citizen_texts, staff_reply_texts
 from gateway.routes.events import HEARTBEAT_S, STREAM_HEADERS, message_out, sse
+from gateway.schemas import EventStream, error_responses, event_stream_responses
 from gateway.services import Services
 from gateway.staff_auth import SESSION_COOKIE, StaffUser, require_staff
 
@@ -53,6 +54,7 @@ def _no_store(response: Response) -> None:
 router = APIRouter(prefix="/staff")
 api = APIRouter(dependencies=[Depends(_no_store)])  # mounted at /staff/api below
 StaffDep = Annotated[StaffUser, Depends(require_staff("staff"))]
+TICKET_ERRORS = error_responses(401, 403, 404, 409)
 
 
 # ---- bodies ---------------------------------------------------------------------------
@@ -82,7 +84,7 @@ class TextBody(BaseModel):
 
 class CloseBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    outcome: str = Field(min_length=1, max_length=64)
+    outcome: str = Field(min_length=1, max_length=64, json_schema_extra={"enum": list(OUTCOMES)})
 
 
 # ---- page -----------------------------------------------------------------------------
@@ -108,7 +110,7 @@ def _session_body(session: staff_auth.Session) -> dict[str, Any]:
     }
 
 
-@api.post("/login")
+@api.post("/login", responses=error_responses(401, 413, 429))
 async def login(body: LoginBody, request: Request, response: Response, services: ServicesDep) -> dict[str, Any]:
     # Throttled before the password is hashed, keyed on the name as the lookup reads it.
     client = request.client.host if request.client else "unknown"
@@ -126,12 +128,12 @@ async def login(body: LoginBody, request: Request, response: Response, services:
     return _session_body(session)
 
 
-@api.get("/me")
+@api.get("/me", responses=error_responses(401))
 async def me(request: Request, _: StaffDep) -> dict[str, Any]:
     return _session_body(request.state.staff_session)
 
 
-@api.post("/logout")
+@api.post("/logout", responses=error_responses(401, 403))
 async def logout(request: Request, response: Response, services: ServicesDep,
                  _: Annotated[StaffUser, Depends(require_staff())]) -> dict[str, bool]:
     await services.store.run(staff_auth.logout, services.store, request.state.staff_session)
@@ -145,12 +147,12 @@ def _queue(services: Services) -> dict[str, Any]:
         return {"open": services.handoff.queue(conn), "recent": services.handoff.recent(conn)}
 
 
-@api.get("/queue")
+@api.get("/queue", responses=error_responses(401, 403))
 async def queue(services: ServicesDep, _: StaffDep) -> dict[str, Any]:
     return await services.store.run(_queue, services)
 
 
-@api.get("/canned")
+@api.get("/canned", responses=error_responses(401, 403))
 async def canned(_: StaffDep) -> dict[str, Any]:
     replies: list[dict[str, str]] = json.loads((STATIC / "canned.json").read_text(encoding="utf-8"))
     return {"replies": replies}
@@ -176,7 +178,7 @@ def _swedish_for_staff(services: Services, detail: dict[str, Any]) -> None:
                 message["text_sv_machine"] = True
 
 
-@api.get("/tickets/{ticket_id}")
+@api.get("/tickets/{ticket_id}", responses=error_responses(401, 403, 404))
 async def ticket(ticket_id: str, services: ServicesDep, user: StaffDep) -> dict[str, Any]:
     detail = await services.store.run(_detail, services, ticket_id, user)
     await anyio.to_thread.run_sync(_swedish_for_staff, services, detail)
@@ -227,7 +229,7 @@ def _result(services: Services, conversation_id: str, stored: list[dict[str, Any
     return {"handoff": status, "messages": [message_out(services, m) for m in stored]}
 
 
-@api.post("/tickets/{ticket_id}/claim")
+@api.post("/tickets/{ticket_id}/claim", responses=TICKET_ERRORS)
 async def claim(ticket_id: str, services: ServicesDep, user: StaffDep) -> dict[str, Any]:
     language = await services.store.run(_language_of, services, ticket_id)
     notice = await anyio.to_thread.run_sync(
@@ -239,7 +241,7 @@ async def claim(ticket_id: str, services: ServicesDep, user: StaffDep) -> dict[s
     return await services.store.run(_result, services, cid, stored)
 
 
-@api.post("/tickets/{ticket_id}/release")
+@api.post("/tickets/{ticket_id}/release", responses=TICKET_ERRORS)
 async def release(ticket_id: str, services: ServicesDep, user: StaffDep) -> dict[str, Any]:
     now = services.handoff.clock()
     cid, _ = await _in_ticket(services, ticket_id, services.handoff.release, user, now)
@@ -247,7 +249,7 @@ async def release(ticket_id: str, services: ServicesDep, user: StaffDep) -> dict
     return await services.store.run(_result, services, cid, [])
 
 
-@api.post("/tickets/{ticket_id}/messages")
+@api.post("/tickets/{ticket_id}/messages", responses=TICKET_ERRORS)
 async def reply(ticket_id: str, body: TextBody, services: ServicesDep, user: StaffDep) -> dict[str, Any]:
     language = await services.store.run(_language_of, services, ticket_id)
     rendered = await anyio.to_thread.run_sync(staff_reply_texts, services.translator, body.text, language)
@@ -259,7 +261,7 @@ async def reply(ticket_id: str, body: TextBody, services: ServicesDep, user: Sta
     return await services.store.run(_result, services, cid, stored)
 
 
-@api.post("/tickets/{ticket_id}/notes", status_code=201)
+@api.post("/tickets/{ticket_id}/notes", status_code=201, responses=TICKET_ERRORS)
 async def note(ticket_id: str, body: TextBody, services: ServicesDep, user: StaffDep) -> dict[str, Any]:
     now = services.handoff.clock()
     cid, _ = await _in_ticket(services, ticket_id, services.handoff.add_note, user, body.text, now)
@@ -285,12 +287,12 @@ async def _close(services: Services, ticket_id: str, user: StaffUser, outcome: s
     return await services.store.run(_result, services, cid, stored)
 
 
-@api.post("/tickets/{ticket_id}/return")
+@api.post("/tickets/{ticket_id}/return", responses=TICKET_ERRORS)
 async def return_to_bot(ticket_id: str, services: ServicesDep, user: StaffDep) -> dict[str, Any]:
     return await _close(services, ticket_id, user, "returned_to_bot")
 
 
-@api.post("/tickets/{ticket_id}/close")
+@api.post("/tickets/{ticket_id}/close", responses=TICKET_ERRORS)
 async def close(ticket_id: str, body: CloseBody, services: ServicesDep, user: StaffDep) -> dict[str, Any]:
     return await _close(services, ticket_id, user, body.outcome)
 
@@ -312,7 +314,7 @@ async def _staff_stream(services: Services, broker: pubsub.LocalBroker, session_
             yield sse(str(event.get("type", "update")), event)
 
 
-@api.get("/events")
+@api.get("/events", response_class=EventStream, responses=event_stream_responses(401, 403))
 async def staff_events(request: Request, services: ServicesDep, _: StaffDep) -> StreamingResponse:
     broker = await pubsub.broker_for(services)
     session: staff_auth.Session = request.state.staff_session

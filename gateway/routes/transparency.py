@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -35,6 +35,7 @@ from gateway import audit, basis, basis_export, explain, retention
 from gateway.auth import new_id
 from gateway.deps import ConversationDep, ServicesDep
 from gateway.errors import GatewayError, NotFoundError
+from gateway.schemas import IsoDate, IsoDateTime, error_responses, file_responses
 from gateway.services import Services
 from gateway.staff_auth import StaffUser, require_staff
 from gateway.staff_auth import audit as audit_event
@@ -84,7 +85,7 @@ def _explanation_language(services: Services, requested: str | None, conversatio
     return lang
 
 
-@citizen.get("/basis/{basis_id}")
+@citizen.get("/basis/{basis_id}", responses=error_responses(400, 401, 403, 404))
 async def why_this_answer(
     basis_id: str,
     conversation: ConversationDep,
@@ -118,7 +119,8 @@ def _conversation_export(services: Services, conversation_id: str) -> dict[str, 
         return basis_export.collect(conn, conversation_id)
 
 
-@citizen.get("/basis", response_class=Response)
+@citizen.get("/basis", response_class=Response,
+             responses={**file_responses("application/json", "text/plain"), **error_responses(401, 403, 404, 422)})
 async def download_basis(
     conversation: ConversationDep,
     services: ServicesDep,
@@ -169,7 +171,7 @@ def _upsert_feedback(conn: Connection, conversation_id: str, basis_id: str, valu
     ))
 
 
-@citizen.post("/feedback", response_model=FeedbackOut)
+@citizen.post("/feedback", response_model=FeedbackOut, responses=error_responses(401, 403, 404, 429))
 async def give_feedback(body: FeedbackIn, conversation: ConversationDep, services: ServicesDep) -> FeedbackOut:
     """One vote per answer; voting again changes it."""
     services.conversation_limits.check("feedback", conversation.id)
@@ -195,9 +197,10 @@ class Filters:
 
     def __init__(
         self,
-        since: Annotated[datetime | None, Query(alias="from", description="ISO time; local time without offset")] = None,
-        until: Annotated[datetime | None, Query(alias="to", description="ISO time, exclusive")] = None,
-        day: Annotated[date | None, Query(description="a local calendar day, instead of from/to")] = None,
+        since: Annotated[IsoDateTime | None,
+                         Query(alias="from", description="ISO time; local time without offset")] = None,
+        until: Annotated[IsoDateTime | None, Query(alias="to", description="ISO time, exclusive")] = None,
+        day: Annotated[IsoDate | None, Query(description="a local calendar day, instead of from/to")] = None,
         topic: Annotated[str | None, Query(max_length=128, description="e.g. faq/bygglov")] = None,
         language: Annotated[str | None, Query(pattern=LANG)] = None,
         handoff: Annotated[bool | None, Query(description="only answers handed / not handed to a person")] = None,
@@ -227,7 +230,7 @@ def _search(services: Services, filters: audit.RecordFilter, page: int, page_siz
         return audit.search(conn, filters, page, page_size)
 
 
-@auditor.get("/records")
+@auditor.get("/records", responses=error_responses(400, 401, 403))
 async def search_records(
     user: AuditorDep,
     services: ServicesDep,
@@ -253,7 +256,8 @@ def _export(services: Services, filters: audit.RecordFilter, fmt: str, actor: st
     return body, len(items)
 
 
-@auditor.get("/export")
+@auditor.get("/export", response_class=Response,
+             responses={**file_responses("application/x-ndjson", "text/csv"), **error_responses(400, 401, 403)})
 async def export(
     user: AuditorDep,
     services: ServicesDep,
@@ -286,12 +290,12 @@ def _figures(services: Services, since: datetime, until: datetime) -> dict[str, 
         return audit.figures(conn, since, until, _zone(services)).as_dict()
 
 
-@auditor.get("/stats")
+@auditor.get("/stats", responses=error_responses(400, 401, 403))
 async def stats(
     user: AuditorDep,
     services: ServicesDep,
-    since: Annotated[datetime | None, Query(alias="from")] = None,
-    until: Annotated[datetime | None, Query(alias="to")] = None,
+    since: Annotated[IsoDateTime | None, Query(alias="from")] = None,
+    until: Annotated[IsoDateTime | None, Query(alias="to")] = None,
 ) -> dict[str, Any]:
     """Answers, fallbacks, handoffs, low-confidence answers and negative feedback, counted
     per topic, language and day (default: the last 30 days)."""
@@ -314,7 +318,7 @@ def _verify(services: Services, conversation_id: str | None, actor: str) -> dict
     return result.as_dict()
 
 
-@auditor.get("/verify")
+@auditor.get("/verify", responses=error_responses(401, 403))
 async def verify(
     user: AuditorDep,
     services: ServicesDep,
