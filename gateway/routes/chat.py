@@ -22,7 +22,6 @@ from gateway.schemas import (
     SetLanguage,
     Transcript,
     TurnOut,
-    error_responses,
 )
 from gateway.store import messages
 from gateway.turn import AssistantUnavailableError, Outgoing
@@ -90,8 +89,7 @@ async def languages(services: ServicesDep) -> LanguageList:
     )
 
 
-@router.post("/conversations", status_code=201, response_model=ConversationCreated,
-             responses=error_responses(400, 413, 429))
+@router.post("/conversations", status_code=201, response_model=ConversationCreated)
 async def create_conversation(
     request: Request, services: ServicesDep, body: CreateConversation | None = None
 ) -> ConversationCreated:
@@ -117,8 +115,7 @@ async def create_conversation(
     )
 
 
-@router.post("/conversations/{conversation_id}/messages", response_model=TurnOut,
-             responses=error_responses(401, 403, 404, 413, 429, 503))
+@router.post("/conversations/{conversation_id}/messages", response_model=TurnOut)
 async def send_message(
     conversation_id: str,
     body: SendMessage,
@@ -157,8 +154,7 @@ def _transcript(services: Any, conversation_id: str) -> tuple[list[Any], dict[st
     return list(rows), status
 
 
-@router.get("/conversations/{conversation_id}/messages", response_model=Transcript,
-            responses=error_responses(401, 403, 404, 429))
+@router.get("/conversations/{conversation_id}/messages", response_model=Transcript)
 async def transcript(conversation: ConversationDep, services: ServicesDep) -> Transcript:
     services.conversation_limits.check("transcript", conversation.id)
     rows, status = await services.store.run(_transcript, services, conversation.id)
@@ -170,8 +166,7 @@ async def transcript(conversation: ConversationDep, services: ServicesDep) -> Tr
     )
 
 
-@router.post("/conversations/{conversation_id}/language", response_model=LanguageOut,
-             responses=error_responses(400, 401, 403, 404, 429))
+@router.post("/conversations/{conversation_id}/language", response_model=LanguageOut)
 async def set_language(
     body: SetLanguage, conversation: ConversationDep, services: ServicesDep
 ) -> LanguageOut:

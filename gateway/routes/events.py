@@ -39,7 +39,6 @@ from gateway import presenters, pubsub
 from gateway.deps import ConversationDep, ServicesDep
 from gateway.errors import GatewayError
 from gateway.handoff_texts import citizen_texts
-from gateway.schemas import EventStream, error_responses, event_stream_responses
 from gateway.services import Services
 from gateway.store import messages
 
@@ -123,8 +122,7 @@ async def citizen_stream(
                 yield sse("handoff", status)
 
 
-@router.get("/conversations/{conversation_id}/events", response_class=EventStream,
-            responses=event_stream_responses(400, 401, 403, 404, 429))
+@router.get("/conversations/{conversation_id}/events")
 async def events(
     conversation: ConversationDep,
     services: ServicesDep,
@@ -170,7 +168,7 @@ def _save_callback(
     return stored, status
 
 
-@router.post("/conversations/{conversation_id}/callback", responses=error_responses(401, 403, 404, 409, 429))
+@router.post("/conversations/{conversation_id}/callback")
 async def request_callback(
     body: CallbackRequest, conversation: ConversationDep, services: ServicesDep
 ) -> dict[str, Any]:
