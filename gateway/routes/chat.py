@@ -22,6 +22,7 @@ from gateway.schemas import (
     SetLanguage,
     Transcript,
     TurnOut,
+    error_responses,
 )
 from gateway.store import messages
 from gateway.turn import AssistantUnavailableError, Outgoing
@@ -89,7 +90,8 @@ async def languages(services: ServicesDep) -> LanguageList:
     )
 
 
-@router.post("/conversations", status_code=201, response_model=ConversationCreated)
+@router.post("/conversations", status_code=201, response_model=ConversationCreated,
+             responses=error_responses(400, 413, 429))
 async def create_conversation(
     request: Request, services: ServicesDep, body: CreateConversation | None = None
 ) -> ConversationCreated:
@@ -115,7 +117,8 @@ async def create_conversation(
     )
 
 
-@router.post("/conversations/{conversation_id}/messages", response_model=TurnOut)
+@router.post("/conversations/{conversation_id}/messages", response_model=TurnOut,
+             responses=error_responses(401, 403, 404, 413, 429, 503))
 async def send_message(
     conversation_id: str,
     body: SendMessage,
@@ -154,7 +157,8 @@ def _transcript(services: Any, conversation_id: str) -> tuple[list[Any], dict[st
     return list(rows), status
 
 
-@router.get("/conversations/{conversation_id}/messages", response_model=Transcript)
+@router.get("/conversations/{conversation_id}/messages", response_model=Transcript,
+            responses=error_responses(401, 403, 404, 429))
 async def transcript(conversation: ConversationDep, services: ServicesDep) -> Transcript:
     services.conversation_limits.check("transcript", conversation.id)
     rows, status = await services.store.run(_transcript, services, conversation.id)
@@ -166,7 +170,8 @@ async def transcript(conversation: ConversationDep, services: ServicesDep) -> Tr
     )
 
 
-@router.post("/conversations/{conversation_id}/language", response_model=LanguageOut)
+@router.post("/conversations/{conversation_id}/language", response_model=LanguageOut,
+             responses=error_responses(400, 401, 403, 404, 429))
 async def set_language(
     body: SetLanguage, conversation: ConversationDep, services: ServicesDep
 ) -> LanguageOut:

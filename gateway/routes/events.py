@@ -39,6 +39,7 @@ from gateway import presenters, pubsub
 from gateway.deps import ConversationDep, ServicesDep
 from gateway.errors import GatewayError
 from gateway.handoff_texts import citizen_texts
+from gateway.schemas import EventStream, error_responses, event_stream_responses
 from gateway.services import Services
 from gateway.store import messages
 
@@ -122,7 +123,8 @@ async def citizen_stream(
                 yield sse("handoff", status)
 
 
-@router.get("/conversations/{conversation_id}/events")
+@router.get("/conversations/{conversation_id}/events", response_class=EventStream,
+            responses=event_stream_responses(400, 401, 403, 404, 429))
 async def events(
     conversation: ConversationDep,
     services: ServicesDep,
@@ -168,7 +170,7 @@ def _save_callback(
     return stored, status
 
 
-@router.post("/conversations/{conversation_id}/callback")
+@router.post("/conversations/{conversation_id}/callback", responses=error_responses(401, 403, 404, 409, 429))
 async def request_callback(
     body: CallbackRequest, conversation: ConversationDep, services: ServicesDep
 ) -> dict[str, Any]:
