@@ -11,12 +11,12 @@ APP_VENV  := .venv
 export RASA_TELEMETRY_ENABLED := false
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup run test train validate eval bench models staff-user purge audit-verify typecheck lint clean print-pythons
+.PHONY: help setup run test train validate eval bench models models-bundle models-import staff-user purge audit-verify typecheck lint clean print-pythons
 
 help:
 	@echo "make run    - set up (first time), train if data changed, start everything, print URLs"
 	@echo "make test   - set up and run every test"
-	@echo "Also: validate, eval, bench, models, staff-user, purge, audit-verify, typecheck, lint, clean"
+	@echo "Also: validate, eval, bench, models, models-bundle, models-import, staff-user, purge, audit-verify, typecheck, lint, clean"
 
 # ---- environments -------------------------------------------------------------------
 $(RASA_VENV)/.installed: requirements/rasa.lock
@@ -64,8 +64,16 @@ eval: setup
 bench: train
 	@$(APP_VENV)/bin/python bench/run.py
 
+# Translation models, pinned in translation/models.lock (docs/translation.md). ARGS=--update-lock pins.
 models: setup
-	@$(APP_VENV)/bin/python scripts/download_models.py
+	@$(APP_VENV)/bin/python scripts/download_models.py $(ARGS)
+
+models-bundle: setup
+	@$(APP_VENV)/bin/python scripts/download_models.py --bundle "$(or $(BUNDLE),var/models-bundle.tar)" $(ARGS)
+
+models-import: setup
+	@test -n "$(BUNDLE)" || { echo "Name the archive: make models-import BUNDLE=path/to/models-bundle.tar" >&2; exit 2; }
+	@$(APP_VENV)/bin/python scripts/download_models.py --import-bundle "$(BUNDLE)" $(ARGS)
 
 staff-user: setup
 	@$(APP_VENV)/bin/python -m gateway.cli staff-user

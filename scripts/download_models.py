@@ -7,6 +7,16 @@ read what this script leaves on disk:
     <models_dir>/<name>/ct2/       CTranslate2 int8 model + source.spm/target.spm (+ vmap.txt)
     <models_dir>/<name>/REVISION   the commit that was downloaded (shown by status())
 
+Supply chain (translation/lock.py, translation/bundle.py): every model is pinned in
+translation/models.lock to a hub commit and the SHA-256 of each of its files. A model is
+downloaded at its locked commit and installed only if every file matches; a model without a
+pinned entry is refused. ``--update-lock`` (internet) resolves each model's ``revision`` from
+models.yml to a commit, downloads it and records commit and checksums in the lock file,
+which is then reviewed and committed. For servers without internet, ``--bundle OUT``
+(``make models-bundle``) writes the verified hub files of every model into one archive with
+a checksum manifest, and ``--import-bundle FILE`` (``make models-import BUNDLE=FILE``)
+checks it against the repository's lock, installs it and converts it, offline.
+
 Vocabulary maps (vmap.txt), which make CTranslate2 several times faster at batch size 1 by
 restricting the output projection to candidate tokens (--vmap):
 
@@ -24,6 +34,7 @@ restricting the output projection to candidate tokens (--vmap):
 Usage:
     python scripts/download_models.py [--models-dir models] [--only opus-mt-sv-en ...]
                                       [--vmap lexical|target|none] [--vmap-sentences 1500]
+                                      [--update-lock | --bundle OUT | --import-bundle FILE]
 """
 
 from __future__ import annotations
@@ -37,19 +48,60 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from translation.registry import ModelRegistry, ModelSpec  # noqa: E402
+from translation.bundle import import_bundle, write_bundle  # noqa: E402
+from translation.lock import ModelLock, ModelLockError, sha256_file  # noqa: E402
+from translation.registry import DEFAULT_REGISTRY, ModelRegistry, ModelSpec  # noqa: E402
 
 HUB_FILES = ["*.json", "*.spm", "*.safetensors", "pytorch_model.bin", "README.md"]
 
 
-def download(spec: ModelSpec) -> str:
+def download(spec: ModelSpec, lock: ModelLock, update_lock: bool = False) -> str:
+    """Put the model's hub files in ``spec.hf_dir``, verified against the lock; returns the commit.
+
+    With ``update_lock`` the configured revision is resolved to a commit and the downloaded
+    files are recorded in the lock instead of checked against it.
+    """
+    if not update_lock:
+        locked = lock.entry(spec.name)
+        if locked.hf_id != spec.hf_id:
+            raise ModelLockError(
+                f"{spec.name}: models.yml says {spec.hf_id}, {lock.path.name} pins {locked.hf_id}. "
+                "Run --update-lock (internet) and commit the lock file.")
+        if spec.hf_dir.is_dir():
+            try:
+                lock.verify(spec.name, spec.hf_dir)
+                (spec.path / "REVISION").write_text(f"{locked.commit}\n", encoding="utf-8")
+                return str(locked.commit)  # already here and exactly as locked
+            except ModelLockError:
+                pass  # fetch it again below
     from huggingface_hub import HfApi, snapshot_download
 
-    sha = HfApi().model_info(spec.hf_id, revision=spec.revision).sha or spec.revision
-    snapshot_download(repo_id=spec.hf_id, revision=sha, local_dir=str(spec.hf_dir),
+    if update_lock:
+        commit = HfApi().model_info(spec.hf_id, revision=spec.revision).sha
+        if not commit:
+            raise ModelLockError(f"{spec.hf_id}@{spec.revision}: the hub did not name a commit.")
+    else:
+        commit = str(lock.entry(spec.name).commit)
+    incoming = spec.path / "hf.download"
+    shutil.rmtree(incoming, ignore_errors=True)
+    snapshot_download(repo_id=spec.hf_id, revision=commit, local_dir=str(incoming),
                       allow_patterns=HUB_FILES)
-    (spec.path / "REVISION").write_text(sha + "\n", encoding="utf-8")
-    return sha
+    shutil.rmtree(incoming / ".cache", ignore_errors=True)
+    if update_lock:
+        lock.record(spec.name, spec.hf_id, commit, incoming)
+    else:
+        try:
+            lock.verify(spec.name, incoming)
+        except ModelLockError:
+            rejected = spec.path / "hf.rejected"
+            shutil.rmtree(rejected, ignore_errors=True)
+            incoming.replace(rejected)
+            raise
+    shutil.rmtree(spec.hf_dir, ignore_errors=True)
+    shutil.rmtree(spec.ct2_dir, ignore_errors=True)
+    incoming.replace(spec.hf_dir)
+    (spec.path / "REVISION").write_text(commit + "\n", encoding="utf-8")
+    return commit
 
 
 def write_vmap(spec: ModelSpec) -> Path:
@@ -178,38 +230,99 @@ def check_tokens(registry: ModelRegistry) -> list[str]:
     return problems
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models-dir", type=Path, default=REPO / "models")
     parser.add_argument("--registry", type=Path, default=None, help="default: translation/models.yml")
+    parser.add_argument("--lock", type=Path, default=None, help="default: the registry's .lock file")
     parser.add_argument("--only", nargs="*", default=None, help="model names to fetch")
     parser.add_argument("--vmap", choices=("lexical", "target", "none"), default="lexical",
                         help="vocabulary map to write (see above)")
     parser.add_argument("--vmap-sentences", type=int, default=1500,
                         help="texts per language to learn the lexical map from")
-    parser.add_argument("--skip-existing", action="store_true", help="keep models already converted")
-    args = parser.parse_args()
+    parser.add_argument("--skip-existing", action="store_true",
+                        help="keep models already converted (their hub files are still checked)")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--update-lock", action="store_true",
+                      help="pin each model's configured revision: record commit and checksums in the lock")
+    mode.add_argument("--bundle", type=Path, metavar="OUT", help="write the verified models to one archive")
+    mode.add_argument("--import-bundle", type=Path, metavar="FILE", help="install an archive offline")
+    args = parser.parse_args(argv)
 
-    registry = ModelRegistry.load(args.registry, models_dir=args.models_dir)
+    registry_path = args.registry or DEFAULT_REGISTRY
+    registry = ModelRegistry.load(registry_path, models_dir=args.models_dir)
+    try:
+        lock = ModelLock.load(args.lock or ModelLock.default_path(registry_path))
+    except ModelLockError as exc:
+        print(f"! {exc}", file=sys.stderr)
+        return 2
     unknown = set(args.only or ()) - set(registry.models)
     if unknown:
         print(f"Unknown model(s): {', '.join(sorted(unknown))}. Known: {', '.join(registry.models)}.",
               file=sys.stderr)
         return 2
+    if args.import_bundle:
+        return import_models(args, registry, lock)
+    selected = [name for name in registry.models if not args.only or name in args.only]
+    unpinned = [] if args.update_lock else lock.unpinned(selected)
+    if unpinned:  # refused before anything is fetched
+        print(f"! Not pinned in {lock.path}: {', '.join(unpinned)}. Models are installed only at a "
+              "locked commit with locked checksums. On a machine with internet run "
+              "`make models ARGS=--update-lock`, review and commit the lock file, then run again.",
+              file=sys.stderr)
+        return 2
     failures: list[str] = []
-    for name, spec in registry.models.items():
-        if args.only and name not in args.only:
-            continue
-        if args.skip_existing and spec.has_ct2_files():
-            print(f"= {name}: already converted")
-            continue
+    for name in selected:
+        spec = registry.models[name]
         try:
-            sha = download(spec)
+            if args.skip_existing and spec.has_ct2_files() and not args.update_lock:
+                lock.verify(name, spec.hf_dir)
+                print(f"= {name}: already converted, files as locked")
+                continue
+            sha = download(spec, lock, update_lock=args.update_lock)
+            if args.bundle:
+                print(f"+ {name}: {spec.hf_id}@{sha[:12]} verified")
+                continue
             convert(spec, use_vmap=args.vmap == "target")
             print(f"+ {name}: {spec.hf_id}@{sha[:12]} -> {spec.ct2_dir}")
         except Exception as exc:  # report every model, then fail the command
             failures.append(name)
             print(f"! {name}: {spec.hf_id}: {type(exc).__name__}: {exc}", file=sys.stderr)
+    if args.update_lock:
+        lock.save()
+        print(f"Pinned {len(selected) - len(failures)} model(s) in {lock.path}: review the change "
+              "(git diff) and commit it.")
+    if args.bundle and not failures:
+        write_bundle(args.bundle, lock, {name: registry.models[name].hf_dir for name in selected})
+        print(f"Wrote {args.bundle} ({len(selected)} models, sha256 {sha256_file(args.bundle)}). "
+              f"Install it offline with `make models-import BUNDLE={args.bundle}`.")
+        return 0
+    if args.bundle:
+        print(f"{len(failures)} model(s) failed: {', '.join(failures)}; no bundle written.", file=sys.stderr)
+        return 1
+    return finish(args, registry, failures)
+
+
+def import_models(args: argparse.Namespace, registry: ModelRegistry, lock: ModelLock) -> int:
+    """``--import-bundle``: verify against the lock, install, convert (no network)."""
+    try:
+        names = import_bundle(args.import_bundle, lock, args.models_dir, set(registry.models))
+    except ModelLockError as exc:
+        print(f"! {exc}", file=sys.stderr)
+        return 1
+    failures: list[str] = []
+    for name in names:
+        spec = registry.models[name]
+        try:
+            convert(spec, use_vmap=args.vmap == "target")
+            print(f"+ {name}: {spec.hf_id}@{str(lock.models[name].commit)[:12]} -> {spec.ct2_dir}")
+        except Exception as exc:  # report every model, then fail the command
+            failures.append(name)
+            print(f"! {name}: {type(exc).__name__}: {exc}", file=sys.stderr)
+    return finish(args, registry, failures)
+
+
+def finish(args: argparse.Namespace, registry: ModelRegistry, failures: list[str]) -> int:
     if args.vmap == "lexical" and not failures:
         print("Learning lexical vocabulary maps from our own texts (takes a while)...")
         learn_shortlists(registry, local_corpus(), limit=args.vmap_sentences)
