@@ -34,25 +34,11 @@ logger = logging.getLogger(__name__)
 
 STATIC = Path(__file__).resolve().parent.parent / "staff"
 ASSETS = {"console.js": "text/javascript", "console.css": "text/css"}
-PAGE_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "X-Frame-Options": "DENY",
-    "Cache-Control": "no-store",
-}
-
-
-def _no_store(response: Response) -> None:
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-
+# Security headers (CSP, frame-ancestors 'none', nosniff, no-referrer, no-store) are set on
+# every response, errors included, by gateway.middleware.SecurityHeaders.
 
 router = APIRouter(prefix="/staff")
-api = APIRouter(dependencies=[Depends(_no_store)])  # mounted at /staff/api below
+api = APIRouter()  # mounted at /staff/api below
 StaffDep = Annotated[StaffUser, Depends(require_staff("staff"))]
 TICKET_ERRORS = error_responses(401, 403, 404, 409)
 
@@ -90,14 +76,14 @@ class CloseBody(BaseModel):
 # ---- page -----------------------------------------------------------------------------
 @router.get("", include_in_schema=False)
 async def console_page() -> FileResponse:
-    return FileResponse(STATIC / "index.html", media_type="text/html", headers=PAGE_HEADERS)
+    return FileResponse(STATIC / "index.html", media_type="text/html")
 
 
 @router.get("/{asset}", include_in_schema=False)
 async def console_asset(asset: str) -> FileResponse:
     if asset not in ASSETS:
         raise NotFoundError(f"Det finns ingen fil '{asset[:64]}' i personalgränssnittet.")
-    return FileResponse(STATIC / asset, media_type=ASSETS[asset], headers=PAGE_HEADERS)
+    return FileResponse(STATIC / asset, media_type=ASSETS[asset])
 
 
 # ---- session --------------------------------------------------------------------------
