@@ -21,7 +21,6 @@ from typing import Any
 from translation.cache import CachedTranslator
 from translation.engines import (
     CTranslate2Translator,
-    IdentityTranslator,
     MarianTranslator,
     PivotTranslator,
     TranslationResult,
@@ -139,7 +138,7 @@ class TranslationService:
         available = [c for c in service.registry.languages if service._available(c)]
         logger.info("translation: %d languages available: %s", len(available), ",".join(available))
         if preload:
-            for (src, tgt), route in service._routes.items():
+            for route in service._routes.values():
                 if route.available:
                     for hop in route.hops:
                         engine = service.engine_for(hop)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any
 
 import pytest
 from rasa_sdk import Tracker
@@ -14,7 +14,7 @@ from actions.handoff import ActionFallback, ActionRequestHandoff
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
-DOMAIN: Dict[str, Any] = {
+DOMAIN: dict[str, Any] = {
     "responses": {
         "utter_faq/bygglov": [{"text": "Bygglov sv", "metadata": {"source": {"title": "Bygglov"}}}],
         "utter_faq/parkeringstillstand": [
@@ -42,7 +42,7 @@ def tracker(name: str) -> Tracker:
     return Tracker.from_dict(json.loads((FIXTURES / f"{name}.json").read_text("utf-8")))
 
 
-async def run(action: Any, name: str) -> tuple[List[Dict[str, Any]], List[Dict[str, Any]]]:
+async def run(action: Any, name: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     dispatcher = CollectingDispatcher()
     events = await action.run(dispatcher, tracker(name), DOMAIN)
     return dispatcher.messages, events

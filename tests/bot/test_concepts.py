@@ -4,7 +4,6 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
-from typing import Dict, List
 
 import numpy as np
 import pytest
@@ -71,7 +70,7 @@ def _trained(tmp_path: Path) -> ConceptFeaturizer:
     return ConceptFeaturizer.load(ConceptFeaturizer.get_default_config(), storage, resource, context)
 
 
-def _concepts(featurizer: ConceptFeaturizer, text: str) -> List[str]:
+def _concepts(featurizer: ConceptFeaturizer, text: str) -> list[str]:
     message = Message(data={TEXT: text})
     WhitespaceTokenizer(WhitespaceTokenizer.get_default_config()).process([message])
     featurizer.process([message])
@@ -85,7 +84,7 @@ def _concepts(featurizer: ConceptFeaturizer, text: str) -> List[str]:
 
 def test_swedish_and_english_words_for_the_same_thing_share_a_feature(tmp_path: Path) -> None:
     featurizer = _trained(tmp_path)  # trained, persisted and loaded again, like the live model
-    cases: Dict[str, List[str]] = {
+    cases: dict[str, list[str]] = {
         "min sambo slår mig": ["begrepp_partner", "begrepp_vald"],
         "my boyfriend hits me": ["begrepp_partner", "begrepp_vald"],
         "jag är 13 och blir slagen hemma": ["begrepp_barn", "begrepp_vald"],

@@ -1,14 +1,14 @@
 """Close topics are asked about ("Menade du ...?"), clear ones answered, sensitive ones handed on."""
 from __future__ import annotations
 
-from typing import Any, List, Tuple
+from typing import Any
 
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.components.topic_ambiguity import TopicAmbiguityDetector
 
 
-def _message(intent: str, ranking: List[Tuple[str, float]]) -> Message:
+def _message(intent: str, ranking: list[tuple[str, float]]) -> Message:
     return Message(
         data={
             "text": "parkering",

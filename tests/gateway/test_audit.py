@@ -229,8 +229,8 @@ def _answers_in_file(db: Path) -> None:
     """Write three answers into a fresh SQLite file with the real turn code."""
     import asyncio
 
-    from tests.conftest import rasa_reply as _reply  # noqa: F401 - same stand-in as above
     from gateway.main import create_app
+    from tests.conftest import rasa_reply as _reply  # noqa: F401 - same stand-in as above
     from tests.gateway.staff_helpers import settings_for
 
     async def run() -> None:

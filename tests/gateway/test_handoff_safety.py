@@ -13,7 +13,13 @@ import pytest
 import yaml
 
 from gateway.safety import ACUTE, SafetyLexicon, safety_info
-from tests.gateway.staff_helpers import RasaRecorder, make_staff, settings_for, staff_login, start_conversation
+from tests.gateway.staff_helpers import (
+    RasaRecorder,
+    make_staff,
+    settings_for,
+    staff_login,
+    start_conversation,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 LEXICON = SafetyLexicon()

@@ -5,11 +5,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from translation.engines import TranslationResult
 from translation.errors import LanguageError, RegistryError
+from translation.langid import ChatLanguageDetector
 from translation.notices import KEYS, Notices
 from translation.quality import QualityGate
-from translation.engines import TranslationResult
-from translation.langid import ChatLanguageDetector
 from translation.registry import ModelRegistry, QualitySettings
 from translation.service import TranslationService
 
