@@ -64,7 +64,7 @@ class ActionAnswerFaq(Action):
             buttons = [
                 {
                     "title": topic_label(domain, r["intent_response_key"], lang),
-                    "payload": '/choose_topic{"topic": "%s"}' % r["intent_response_key"],
+                    "payload": f'/choose_topic{{"topic": "{r["intent_response_key"]}"}}',
                 }
                 for r in (top, second)
             ]

@@ -94,7 +94,11 @@ async def rasa_worker(client: httpx.AsyncClient, turns: int, latencies: list[flo
             started = time.perf_counter()
             response = await client.post(
                 "/webhooks/karlstad/webhook",
-                json={"sender": sender, "message": QUESTIONS[(done + i) % len(QUESTIONS)], "metadata": {"language": "sv"}},
+                json={
+                    "sender": sender,
+                    "message": QUESTIONS[(done + i) % len(QUESTIONS)],
+                    "metadata": {"language": "sv"},
+                },
             )
             latencies.append((time.perf_counter() - started) * 1000)
             if response.status_code != 200:
@@ -162,7 +166,8 @@ def main() -> int:
 
     print()
     print("Swedish turns: gateway vs bare Rasa (karlstad channel), same run, this machine")
-    print(f"{'conv':>5} | {'rasa t/s':>9} {'p50 ms':>7} {'p95 ms':>7} | {'gateway t/s':>11} {'p50 ms':>7} {'p95 ms':>7} | {'gw/rasa':>7}")
+    print(f"{'conv':>5} | {'rasa t/s':>9} {'p50 ms':>7} {'p95 ms':>7} | "
+          f"{'gateway t/s':>11} {'p50 ms':>7} {'p95 ms':>7} | {'gw/rasa':>7}")
     print("-" * 78)
     for concurrency, rasa, gateway in rows:
         ratio = gateway["tps"] / rasa["tps"] if rasa["tps"] else 0.0

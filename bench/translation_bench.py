@@ -24,6 +24,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -234,7 +235,8 @@ def bench_speed(workdir: Path, runs: int) -> Path:
         stats = json.loads(run.stdout.strip().splitlines()[-1])
         base = base or stats["p50_ms"]
         print(f"{label:<24}{stats['min_ms']:>9.1f}{stats['p50_ms']:>9.1f}{stats['p95_ms']:>9.1f}"
-              f"{stats['rss_mb']:>9.0f}{stats['tokens']:>8.0f}{stats['candidates']:>14,.0f}{base / stats['p50_ms']:>13.1f}x")
+              f"{stats['rss_mb']:>9.0f}{stats['tokens']:>8.0f}{stats['candidates']:>14,.0f}"
+              f"{base / stats['p50_ms']:>13.1f}x")
     print(f"load average after: {os.getloadavg()[0]:.1f} (other processes share the 2 cores: "
           "min is the best estimate of the uncontended cost)")
     return workdir / "ct2"
@@ -261,6 +263,15 @@ def bench_cache(ct2_dir: Path, hf_dir: Path) -> None:
 
 
 # -- (d) a translated turn --------------------------------------------------------------------
+def _output_counter(produced: list[int]) -> Callable[[list[str], list[str]], None]:
+    """An engine recorder that appends each translation's output length (without </s>)."""
+
+    def record(source: list[str], output: list[str]) -> None:
+        produced.append(len([t for t in output if t != "</s>"]))
+
+    return record
+
+
 def bench_turn(workdir: Path, runs: int) -> None:
     """What a non-native turn adds to a Swedish one in gateway/turn.py: `to_swedish` of the
     message (not cached: every message differs) and `from_swedish` of each answer, which hits
@@ -314,7 +325,7 @@ def bench_turn(workdir: Path, runs: int) -> None:
         engine.ensure_loaded()
         service.pretranslate([answer], ["pl"])
         produced: list[int] = []
-        engine.recorder = lambda src, out: produced.append(len([t for t in out if t != "</s>"]))
+        engine.recorder = _output_counter(produced)
         times = []
         for i in range(runs + 3):
             words: list[str] = []
