@@ -103,7 +103,10 @@ class Console:
             " e => done(JSON.stringify([{id: 'axe-error', help: String(e), nodes: []}])));"
         )
         violations = json.loads(result)
-        report = [f"{v['id']}: {v.get('help')} -> {[n.get('target') for n in v.get('nodes', [])[:3]]}" for v in violations]
+        report = [
+            f"{v['id']}: {v.get('help')} -> {[n.get('target') for n in v.get('nodes', [])[:3]]}"
+            for v in violations
+        ]
         assert not violations, f"axe-core found violations in the console ({state}):\n" + "\n".join(report)
 
     def screenshot(self, name: str) -> None:

@@ -23,7 +23,9 @@ from tests.conftest import rasa_reply
 PASSWORD = "a long enough password"
 
 
-def handoff_reply(reason: str = "request_human", acute: bool = False, text: str = "Jag kopplar dig till en person.") -> dict[str, Any]:
+def handoff_reply(
+    reason: str = "request_human", acute: bool = False, text: str = "Jag kopplar dig till en person."
+) -> dict[str, Any]:
     return rasa_reply(text, response_id="utter_handoff", intent="request_human", topic=None,
                       handoff={"reason": reason, "acute": acute})
 

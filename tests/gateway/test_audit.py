@@ -50,7 +50,9 @@ def rasa(request: httpx.Request) -> httpx.Response:
     return httpx.Response(200, json=rasa_reply())
 
 
-async def conversation(client: httpx.AsyncClient, language: str, texts: list[str]) -> tuple[str, dict[str, str], list[str]]:
+async def conversation(
+    client: httpx.AsyncClient, language: str, texts: list[str]
+) -> tuple[str, dict[str, str], list[str]]:
     created = (await client.post("/api/conversations", json={"language": language})).json()
     cid, auth = created["conversation_id"], {"Authorization": f"Bearer {created['token']}"}
     basis_ids = []
@@ -265,7 +267,10 @@ def test_make_audit_verify_exits_nonzero_naming_conversation_and_seq(tmp_path: P
     engine.dispose()
     broken = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert broken.returncode == 1
-    assert f"BROKEN conversation {victim.conversation_id}: first broken record seq 2 (record content changed)" in broken.stderr
+    assert (
+        f"BROKEN conversation {victim.conversation_id}: first broken record seq 2 (record content changed)"
+        in broken.stderr
+    )
     assert "1 broken chain(s)" in broken.stdout
 
 

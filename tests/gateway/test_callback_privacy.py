@@ -106,8 +106,11 @@ async def test_the_call_back_number_is_shown_only_to_the_agent_who_holds_the_tic
             assert leaks(transcript) == []
             download = await client.get(f"/api/conversations/{cid}/basis", headers=auth)
             assert download.status_code == 200 and leaks(download.text) == []
-            export = await auditor.get("/staff/api/audit/export", params={"format": "jsonl", "conversation_id": cid,
-                                                                       "from": "2000-01-01T00:00", "to": "2100-01-01T00:00"})
+            export = await auditor.get(
+                "/staff/api/audit/export",
+                params={"format": "jsonl", "conversation_id": cid,
+                        "from": "2000-01-01T00:00", "to": "2100-01-01T00:00"},
+            )
             assert export.status_code == 200, export.text
             assert cid in export.text and leaks(export.text) == []
             stored = every_row(store)

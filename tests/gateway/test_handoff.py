@@ -142,7 +142,9 @@ async def test_after_hours_the_ticket_exists_and_the_citizen_can_leave_a_number(
 async def test_callback_without_an_open_handoff_is_refused(gateway_factory: Any) -> None:
     async with gateway_factory() as client:
         cid, auth = await start_conversation(client)
-        response = await client.post(f"/api/conversations/{cid}/callback", headers=auth, json={"phone": "054-540 00 00"})
+        response = await client.post(
+            f"/api/conversations/{cid}/callback", headers=auth, json={"phone": "054-540 00 00"}
+        )
         assert response.status_code == 409
         assert "no open handoff" in response.json()["error"]["message"]
 

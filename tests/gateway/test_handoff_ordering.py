@@ -30,7 +30,9 @@ MESSAGES = 30
 
 
 @contextlib.asynccontextmanager
-async def replicas(kind: str, tmp_path: Path, rasa: RasaRecorder, request: pytest.FixtureRequest) -> AsyncIterator[list[Any]]:
+async def replicas(
+    kind: str, tmp_path: Path, rasa: RasaRecorder, request: pytest.FixtureRequest
+) -> AsyncIterator[list[Any]]:
     if kind == "one":
         async with served_gateway(settings_for(tmp_path), rasa) as gw:
             yield [gw]

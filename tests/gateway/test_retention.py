@@ -57,7 +57,9 @@ def rasa(request: httpx.Request) -> httpx.Response:
     return httpx.Response(200, json=rasa_reply("Du behöver ofta bygglov."))
 
 
-async def converse(client: httpx.AsyncClient, at: datetime, texts: list[str], vote: str | None = None) -> tuple[str, dict[str, str]]:
+async def converse(
+    client: httpx.AsyncClient, at: datetime, texts: list[str], vote: str | None = None
+) -> tuple[str, dict[str, str]]:
     client.app.state.services.turns.clock = lambda: at
     created = (await client.post("/api/conversations")).json()
     cid, auth = created["conversation_id"], {"Authorization": f"Bearer {created['token']}"}

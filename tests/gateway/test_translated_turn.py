@@ -68,12 +68,14 @@ async def test_message_is_translated_answered_and_translated_back_with_provenanc
 
     def rasa(request: httpx.Request) -> httpx.Response:
         seen.append(json.loads(request.content))
-        return httpx.Response(200, json=rasa_reply("hej världen", response_id="utter_greet", intent="greet", topic=None))
+        return httpx.Response(
+            200, json=rasa_reply("hej världen", response_id="utter_greet", intent="greet", topic=None)
+        )
 
     async with gateway_factory(rasa, models_dir=models_dir, translation_registry=registry) as client:
         languages = (await client.get("/api/languages")).json()["languages"]
-        assert [l["available"] for l in languages if l["code"] == "de"] == [True]
-        assert [l["available"] for l in languages if l["code"] == "ar"] == [False]
+        assert [lang["available"] for lang in languages if lang["code"] == "de"] == [True]
+        assert [lang["available"] for lang in languages if lang["code"] == "ar"] == [False]
         cid, auth = await _start(client, "de")
         response = await client.post(
             f"/api/conversations/{cid}/messages", headers=auth, json={"text": "where is the library"}

@@ -68,7 +68,9 @@ uvicorn.run(app, host="127.0.0.1", port=int(os.environ["PORT"]), log_level="warn
 
 
 @contextmanager
-def gateway_process(tmp_path: Path, database_url: str, kill_at: str = "") -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+def gateway_process(
+    tmp_path: Path, database_url: str, kill_at: str = ""
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     script = tmp_path / "bootstrap.py"
     script.write_text(BOOTSTRAP.format(root=str(ROOT), var=str(tmp_path / "var")), encoding="utf-8")
     port = free_port()

@@ -28,7 +28,9 @@ def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "tiny-sv-en" / "REVISION").write_text("abc123\n", encoding="utf-8")
 
     en_sv_pairs = [(f">>swe<< {en}", sv) for en, sv in tm.EN_SV]
-    en_sv = tm.build_marian(root / "tiny-en-sv" / "hf", [s for s, _ in en_sv_pairs], [t for _, t in en_sv_pairs], seed=1)
+    en_sv = tm.build_marian(
+        root / "tiny-en-sv" / "hf", [s for s, _ in en_sv_pairs], [t for _, t in en_sv_pairs], seed=1
+    )
     tm.train_pairs(en_sv, en_sv_pairs)  # transformers engine only: no ct2/ directory
 
     random = tm.build_marian(root / "tiny-random" / "hf", [s for s, _ in tm.SV_EN], ["x y z"] * 4, seed=2)

@@ -68,5 +68,6 @@ def test_quality_gate_rejects_odd_length_and_wrong_language() -> None:
     assert gate.check(source, result("You can apply for a building permit through the e-service."), "en") is None
     assert gate.check(source, result("You can"), "en") == "length_ratio"
     assert gate.check(source, result("You " * 80), "en") == "length_ratio"
-    assert gate.check(source, result("Du kan ansöka om bygglov via e-tjänsten på webbplatsen."), "en") == "language_mismatch"
+    swedish = result("Du kan ansöka om bygglov via e-tjänsten på webbplatsen.")
+    assert gate.check(source, swedish, "en") == "language_mismatch"
     assert gate.check(source, result("You can apply for a building permit online.", -3.0), "en") == "low_score"
