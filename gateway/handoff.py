@@ -35,6 +35,7 @@ from sqlalchemy.engine import Connection
 
 from gateway.auth import new_id
 from gateway.errors import ConflictError, NotFoundError
+from gateway.handoff_reasons import ACUTE_REASONS, priority_for
 from gateway.staff_auth import StaffUser, audit
 from gateway.store import (
     audit_events,
@@ -51,16 +52,6 @@ logger = logging.getLogger(__name__)
 OPEN_STATUSES = ("waiting", "active", "after_hours")
 QUEUED = ("waiting", "after_hours")
 DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-ACUTE_REASONS = frozenset(
-    {
-        "sensitive/suicide",
-        "sensitive/violence_close_relationship",
-        "sensitive/child_at_risk",
-        "sensitive/threat_or_crime",
-    }
-)
-HIGH_REASONS = frozenset({"sensitive/homeless_emergency"})
-
 # Outcomes staff choose when they close a ticket (Swedish labels for the console).
 OUTCOMES: dict[str, str] = {
     "resolved": "Besvarat",
@@ -70,8 +61,6 @@ OUTCOMES: dict[str, str] = {
     "returned_to_bot": "Tillbaka till assistenten",
     "other": "Annat",
 }
-
-# What the citizen is told when the ticket changes (written by people, sv + en).
 
 
 class OpeningHoursError(ValueError):
@@ -108,14 +97,6 @@ class OpeningHours:
     def is_open(self, moment: datetime) -> bool:
         local = moment.astimezone(self.zone)
         return local.weekday() in self.days and self.start <= local.time() < self.end
-
-
-def priority_for(reason: str, acute: bool) -> int:
-    if acute or reason in ACUTE_REASONS:
-        return 0
-    if reason in HIGH_REASONS:
-        return 1
-    return 2
 
 
 def aware(moment: datetime) -> datetime:

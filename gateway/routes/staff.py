@@ -20,7 +20,7 @@ from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.exc import IntegrityError
 
-from gateway import login_throttle, pubsub, staff_auth
+from gateway import conversations, handoff_reasons, login_throttle, pubsub, staff_auth
 from gateway.deps import ServicesDep
 from gateway.errors import ConflictError, GatewayError, NotFoundError, RateLimitedError
 from gateway.handoff import OUTCOMES
@@ -93,6 +93,9 @@ def _session_body(session: staff_auth.Session) -> dict[str, Any]:
         "csrf_token": session.csrf_token,
         "expires_at": session.expires_at.isoformat(),
         "outcomes": OUTCOMES,
+        # The console's labels come from here (gateway.handoff_reasons), not from its own copy.
+        "reasons": {r.code: {"label": r.label, "priority": r.priority} for r in handoff_reasons.REASONS},
+        "priorities": {str(level): name for level, name in handoff_reasons.PRIORITY_LABELS.items()},
     }
 
 
@@ -177,17 +180,8 @@ def _conversation_of(services: Services, ticket_id: str) -> str:
 
 
 def _language_of(services: Services, ticket_id: str) -> str:
-    from sqlalchemy import select
-
-    from gateway.store import conversations, handoff_tickets
-
     with services.store.connect() as conn:
-        language = conn.execute(
-            select(conversations.c.language)
-            .join(handoff_tickets, handoff_tickets.c.conversation_id == conversations.c.id)
-            .where(handoff_tickets.c.id == ticket_id)
-        ).scalar()
-    return str(language or "sv")
+        return conversations.language_of_ticket(conn, ticket_id)
 
 
 async def _in_ticket(services: Services, ticket_id: str, fn: Any, *args: Any) -> tuple[str, Any]:

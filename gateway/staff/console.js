@@ -4,19 +4,6 @@
 
 (function () {
   const API = "/staff/api";
-  const REASONS = {
-    "sensitive/suicide": "Självmordstankar eller självskada",
-    "sensitive/violence_close_relationship": "Våld i nära relation",
-    "sensitive/child_at_risk": "Barn som far illa",
-    "sensitive/threat_or_crime": "Hot eller brott",
-    "sensitive/homeless_emergency": "Akut bostadslöshet",
-    "sensitive/personal_case": "Fråga om eget ärende",
-    "sensitive/unspecified": "Känsligt ämne",
-    "request_human": "Vill prata med en person",
-    "repeated_fallback": "Assistenten förstod inte två gånger",
-    "language_support": "Språket kan inte översättas",
-  };
-  const PRIORITY = { 0: "Akut", 1: "Hög", 2: "Normal" };
   const STATUS = { waiting: "Väntar", active: "Pågår", after_hours: "Utanför öppettid – ring upp", closed: "Avslutat" };
   const ROLE = { citizen: "Invånaren", bot: "Assistenten", staff: "Personal", system: "Meddelande" };
   const ACTIONS = {
@@ -28,7 +15,8 @@
     try { return new Intl.DisplayNames(["sv"], { type: "language" }); } catch (e) { return null; }
   })();
 
-  const state = { me: null, csrf: "", outcomes: {}, current: null, detail: null, queue: [], events: null, canned: [],
+  // Reasons, priorities and outcomes with their labels come from the gateway at login (/me).
+  const state = { me: null, csrf: "", outcomes: {}, reasons: {}, priorities: {}, current: null, detail: null, queue: [], events: null, canned: [],
     acuteSeen: {} };
   const $ = (id) => document.getElementById(id);
 
@@ -48,6 +36,15 @@
     if (!code) return "okänt språk";
     const name = languageNames ? languageNames.of(code) : null;
     return name && name !== code ? `${name} (${code})` : code;
+  }
+
+  function reasonLabel(code) {
+    const known = state.reasons[code];
+    return known ? known.label : code;
+  }
+
+  function priorityLabel(level) {
+    return state.priorities[String(level)] || String(level);
   }
 
   function minutes(seconds) {
@@ -114,6 +111,8 @@
     state.me = session.user;
     state.csrf = session.csrf_token;
     state.outcomes = session.outcomes || {};
+    state.reasons = session.reasons || {};
+    state.priorities = session.priorities || {};
     $("who-name").textContent = session.user.display_name;
     $("who").hidden = false;
     $("login-view").hidden = true;
@@ -201,8 +200,8 @@
         type: "button", class: "ticket-button", "data-ticket": t.id,
         "aria-current": t.id === state.current ? "true" : null,
       },
-        el("span", { class: `badge p${t.priority}`, text: PRIORITY[t.priority] }),
-        el("span", { class: "reason", text: REASONS[t.reason] || t.reason }),
+        el("span", { class: `badge p${t.priority}`, text: priorityLabel(t.priority) }),
+        el("span", { class: "reason", text: reasonLabel(t.reason) }),
         el("span", { class: "meta", text: open
           ? `${language(t.language)} · väntat ${minutes(t.waiting_seconds)} · ${status}` +
             `${t.escalated_at ? " · blev akut under väntan" : ""}${t.callback_requested ? " · vill bli uppringd" : ""}`
@@ -243,7 +242,7 @@
     $("ticket-empty").hidden = true;
     $("ticket").hidden = false;
     showTicketError("");
-    $("ticket-title").textContent = `${PRIORITY[t.priority]}: ${REASONS[t.reason] || t.reason}`;
+    $("ticket-title").textContent = `${priorityLabel(t.priority)}: ${reasonLabel(t.reason)}`;
     const mine = t.status === "active" && state.me && t.claimed_by === state.me.id;
     const open = t.status !== "closed";
     const facts = [
@@ -291,7 +290,7 @@
     note.hidden = !marked.length;
     if (marked.length) {
       const last = marked[marked.length - 1];
-      note.textContent = `Fara: invånaren skrev något som tyder på ${(REASONS[last.acute.reason] || last.acute.reason).toLowerCase()}` +
+      note.textContent = `Fara: invånaren skrev något som tyder på ${reasonLabel(last.acute.reason).toLowerCase()}` +
         ` (${clock(last.created_at)}). Invånaren fick säkerhetsinformationen (112, Självmordslinjen, Kvinnofridslinjen, 1177)` +
         ` direkt. Meddelandet är markerat i samtalet.`;
     }
@@ -300,7 +299,7 @@
     state.acuteSeen[t.id] = new Set(marked.map((m) => m.id));
     if (fresh.length) {
       urgent(`Akut: invånaren i ärendet du har öppet skrev något som tyder på fara ` +
-        `(${REASONS[fresh[0].acute.reason] || fresh[0].acute.reason}). Meddelandet är markerat i samtalet.`);
+        `(${reasonLabel(fresh[0].acute.reason)}). Meddelandet är markerat i samtalet.`);
     }
   }
 
@@ -308,12 +307,12 @@
     const box = $("reasoning");
     const items = [];
     if (reasoning.escalated_at) {
-      const before = reasoning.reason_before ? ` Ärendet gällde först: ${REASONS[reasoning.reason_before] || reasoning.reason_before}.` : "";
+      const before = reasoning.reason_before ? ` Ärendet gällde först: ${reasonLabel(reasoning.reason_before)}.` : "";
       items.push(el("p", { class: "acute-reason", text: `Ärendet blev akut ${clock(reasoning.escalated_at)}: ` +
         "säkerhetsordlistan reagerade på ett meddelande medan invånaren väntade eller pratade med er." + before }));
     }
     if (reasoning.safety_lexicon) {
-      items.push(el("p", { text: `Säkerhetsordlistan reagerade på ett uttryck för: ${REASONS[reasoning.safety_lexicon] || reasoning.safety_lexicon}.` }));
+      items.push(el("p", { text: `Säkerhetsordlistan reagerade på ett uttryck för: ${reasonLabel(reasoning.safety_lexicon)}.` }));
     }
     const ranking = (reasoning.intent_ranking || []).slice(0, 3);
     if (ranking.length) {
@@ -347,7 +346,7 @@
       if (m.machine_translated) labels.push("maskinöversatt till invånaren");
       if (m.text_sv_machine) labels.push("svenskan maskinöversatt för dig");
       const danger = m.acute
-        ? el("span", { class: "acute-label", text: `Fara: ${REASONS[m.acute.reason] || m.acute.reason}` })
+        ? el("span", { class: "acute-label", text: `Fara: ${reasonLabel(m.acute.reason)}` })
         : null;
       box.append(el("div", { class: `row ${m.role}${m.acute ? " acute" : ""}`, "data-message": m.id },
         el("div", { class: "speaker" }, el("strong", { text: who }), el("span", { class: "meta", text: clock(m.created_at) }), danger),
