@@ -4,7 +4,7 @@ Order of evidence (first that decides wins):
 
 1. ``explicit``: the citizen picked a language in the widget.
 2. ``script``: a non-Latin script names the language or a small group; letters and words
-   within the script split the group (see `translation.scripts`).
+   within the script split the group (see `translation.writing_systems`).
 3. ``langdetect`` / ``prior``: Latin script. langdetect's per-language probabilities
    (seeded, so the same text always gets the same answer) are combined with frequent-word
    and letter evidence (`translation.lexicon`) and a Swedish prior: a message that is short
@@ -43,7 +43,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from translation import lexicon, scripts
+from translation import lexicon, writing_systems
 from translation.errors import LanguageError
 
 if TYPE_CHECKING:
@@ -147,9 +147,9 @@ class ChatLanguageDetector:
         evidence of a language: "komvux courses in Karlstad" is read from "courses in"."""
         self.tuning = tuning or DetectorTuning()
         terms = [t.strip() for t in neutral_terms if t.strip()]
-        self._neutral = frozenset(t.lower() for t in terms if len(scripts.words_of(t)) == 1
-                                  and scripts.words_of(t)[0] == t.lower())
-        phrases = sorted((t for t in terms if len(scripts.words_of(t)) > 1), key=len, reverse=True)
+        self._neutral = frozenset(t.lower() for t in terms if len(writing_systems.words_of(t)) == 1
+                                  and writing_systems.words_of(t)[0] == t.lower())
+        phrases = sorted((t for t in terms if len(writing_systems.words_of(t)) > 1), key=len, reverse=True)
         self._neutral_phrases = (
             re.compile("|".join(r"\b" + re.escape(p) + r"\b" for p in phrases), re.IGNORECASE)
             if phrases else None
@@ -166,7 +166,7 @@ class ChatLanguageDetector:
             return Detection(served(code), 1.0, "explicit", code)
         current_code = served(normalise_code(current)) if current else None
         cleaned = _TOKEN_STRIP.sub(" ", text)
-        script = scripts.dominant_script(cleaned)
+        script = writing_systems.dominant_script(cleaned)
         if script is None:
             return Detection(current_code or "sv", 0.5, "sticky" if current_code else "prior",
                              current_code or "sv")
@@ -177,13 +177,13 @@ class ChatLanguageDetector:
     # -- non-Latin scripts --------------------------------------------------------------
     def _non_latin(self, script: str, text: str, current: str | None) -> Detection:
         routers = {
-            "arabic": scripts.route_arabic,
-            "cyrillic": scripts.route_cyrillic,
-            "ethiopic": scripts.route_ethiopic,
+            "arabic": writing_systems.route_arabic,
+            "cyrillic": writing_systems.route_cyrillic,
+            "ethiopic": writing_systems.route_ethiopic,
         }
         router = routers.get(script)
         if router is None:
-            code = scripts.SCRIPT_LANGUAGE.get(script, "und")
+            code = writing_systems.SCRIPT_LANGUAGE.get(script, "und")
             return Detection(served(code), 0.99, "script", code)
         cur_raw = _raw_in_group(current, script)
         guess = router(text, cur_raw)
@@ -200,8 +200,8 @@ class ChatLanguageDetector:
         return Detection(served(guess.code), 0.6, "script", guess.code)
 
     def _tiebreak(
-        self, text: str, guess: scripts.ScriptGuess, pair: tuple[str, ...]
-    ) -> scripts.ScriptGuess:
+        self, text: str, guess: writing_systems.ScriptGuess, pair: tuple[str, ...]
+    ) -> writing_systems.ScriptGuess:
         """langdetect between the two big languages of a script when letters do not decide.
         When the router is unsure only between these two, a clear langdetect answer (over
         0.9) settles it; langdetect knows no Serbian, so a choice with Serbian stays open."""
@@ -212,9 +212,9 @@ class ChatLanguageDetector:
         probs = self._langdetect(text)
         best = max(pair, key=lambda k: probs.get(k, 0.0))
         if guess.alternatives and probs.get(best, 0.0) > 0.9:
-            return scripts.ScriptGuess(best, True, guess.scores)
+            return writing_systems.ScriptGuess(best, True, guess.scores)
         if best != guess.code and probs.get(best, 0.0) > 0.5:
-            return scripts.ScriptGuess(best, False, guess.scores, guess.alternatives)
+            return writing_systems.ScriptGuess(best, False, guess.scores, guess.alternatives)
         return guess
 
     # -- Latin script -----------------------------------------------------------------------
@@ -222,7 +222,7 @@ class ChatLanguageDetector:
         t = self.tuning
         if self._neutral_phrases is not None:
             text = self._neutral_phrases.sub(" ", text)
-        tokens = scripts.words_of(text)
+        tokens = writing_systems.words_of(text)
         names = _unknown_capitalised(text, lexicon.zipf_index(_LATIN_CANDIDATES))
         if (self._neutral and any(w in self._neutral for w in tokens)) or names:
             content = [w for w in tokens if w not in self._neutral and w not in names]
