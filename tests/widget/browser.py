@@ -13,7 +13,11 @@ ARTIFACTS = ROOT / "tests" / "artifacts"
 # Helpers injected into the page. R() is the widget's shadow root.
 PAGE_JS = """
 window.R = () => document.getElementById('karlstad-chat').shadowRoot;
-window.deepActive = () => { let a = document.activeElement; while (a && a.shadowRoot && a.shadowRoot.activeElement) a = a.shadowRoot.activeElement; return a; };
+window.deepActive = () => {
+  let a = document.activeElement;
+  while (a && a.shadowRoot && a.shadowRoot.activeElement) a = a.shadowRoot.activeElement;
+  return a;
+};
 if (!window.__kc) {
   window.__kc = {calls: [], rules: []};
   const real = window.fetch.bind(window);
@@ -21,7 +25,10 @@ if (!window.__kc) {
     const u = String(url), m = (opts && opts.method) || 'GET';
     window.__kc.calls.push({url: u, method: m, body: opts && opts.body || null});
     for (const r of window.__kc.rules) {
-      if (u.includes(r.path) && (!r.method || r.method === m) && r.times !== 0) { r.times -= 1; return r.respond(u, opts, real); }
+      if (u.includes(r.path) && (!r.method || r.method === m) && r.times !== 0) {
+        r.times -= 1;
+        return r.respond(u, opts, real);
+      }
     }
     return real(url, opts);
   };
@@ -42,7 +49,8 @@ class Chat:
     def load(self, path: str = "/", clear: bool = True) -> None:
         self.driver.get(self.url + path)
         if clear:
-            # The old page must not write its state back after the clear (its requests may still finish).
+            # The old page must not write its state back after the clear
+            # (its requests may still finish).
             self.driver.execute_script("Storage.prototype.setItem = function () {}; sessionStorage.clear();")
             self.driver.get(self.url + path)
         self.wait(lambda: self.js("return !!(window.KarlstadChat && window.KarlstadChat.open) && "
@@ -77,9 +85,12 @@ class Chat:
 
     def messages(self) -> list[dict[str, Any]]:
         return list(self.js(
-            "return [...R().querySelectorAll('.kc-msg')].map(m => ({role: m.className.split(' ')[1].slice(3), "
-            "lang: m.getAttribute('lang'), dir: m.getAttribute('dir'), text: m.querySelector('.kc-text').textContent, "
-            "links: [...m.querySelectorAll('.kc-source a')].map(a => a.href), pending: m.classList.contains('kc-pending'), "
+            "return [...R().querySelectorAll('.kc-msg')].map(m => ({"
+            "role: m.className.split(' ')[1].slice(3), "
+            "lang: m.getAttribute('lang'), dir: m.getAttribute('dir'), "
+            "text: m.querySelector('.kc-text').textContent, "
+            "links: [...m.querySelectorAll('.kc-source a')].map(a => a.href), "
+            "pending: m.classList.contains('kc-pending'), "
             "direction: getComputedStyle(m.querySelector('.kc-text')).direction}));"
         ))
 
@@ -94,7 +105,8 @@ class Chat:
     def settle(self) -> None:
         """Wait until the panel has finished sliding in (the typing indicator may keep pulsing)."""
         self.wait(lambda: self.js(
-            "return R().getAnimations().filter(a => a.playState === 'running' && a.effect.getTiming().iterations !== Infinity).length === 0"),
+            "return R().getAnimations().filter(a => a.playState === 'running' "
+            "&& a.effect.getTiming().iterations !== Infinity).length === 0"),
             what="animations to finish")
 
     def wait_open(self) -> None:
@@ -109,12 +121,17 @@ class Chat:
             self.driver.execute_script(self.axe)
         result = self.driver.execute_async_script(
             "const done = arguments[arguments.length - 1];"
-            "axe.run(document, {resultTypes: ['violations']}).then(r => done(JSON.stringify(r.violations)), e => done(JSON.stringify([{id: 'axe-error', help: String(e), nodes: []}])));"
+            "axe.run(document, {resultTypes: ['violations']}).then("
+            "r => done(JSON.stringify(r.violations)),"
+            " e => done(JSON.stringify([{id: 'axe-error', help: String(e), nodes: []}])));"
         )
         violations = json.loads(result)
         report = [
             f"{v['id']} ({v.get('impact')}): {v.get('help')} -> "
-            + "; ".join(str(n.get("target")) + " " + (n.get("failureSummary") or "").replace("\n", " ") for n in v.get("nodes", [])[:4])
+            + "; ".join(
+                str(n.get("target")) + " " + (n.get("failureSummary") or "").replace("\n", " ")
+                for n in v.get("nodes", [])[:4]
+            )
             for v in violations
         ]
         assert not violations, f"axe-core found violations in state '{state}':\n" + "\n".join(report)

@@ -38,7 +38,10 @@ def axe_source() -> str:
     if not script.exists():
         npm = shutil.which("npm")
         if npm is None:
-            pytest.fail("axe-core is missing and npm was not found: install Node.js and npm, then run `npm ci` in tests/widget.")
+            pytest.fail(
+                "axe-core is missing and npm was not found: "
+                "install Node.js and npm, then run `npm ci` in tests/widget."
+            )
         result = subprocess.run(
             [npm, "ci", "--no-audit", "--no-fund"], cwd=HERE, capture_output=True, text=True, timeout=300
         )
