@@ -22,6 +22,22 @@ from tests.widget.browser import Chat
 
 QUESTION = "Behöver jag bygglov för att bygga ett garage?"
 
+# The explanation under the latest answer, once it has arrived: the panel that the last
+# "Varför fick jag det här svaret?" button controls, without the download section that
+# follows the explanation in the same panel. null while the panel is closed or still empty.
+LATEST_EXPLANATION_JS = """
+const b = [...R().querySelectorAll('.kc-link')].pop();
+const p = R().getElementById(b.getAttribute('aria-controls'));
+const title = p.querySelector('.kc-explain-title');
+if (b.getAttribute('aria-expanded') !== 'true' || p.hidden || !title) return null;
+const body = [...p.children].filter(c => !c.classList.contains('kc-download'));
+return {
+  title: title.textContent,
+  text: body.map(c => c.textContent).join(' '),
+  links: body.flatMap(c => [...c.querySelectorAll('a')].map(a => a.href)),
+};
+"""
+
 
 def press(chat: Chat, *keys: str) -> None:
     ActionChains(chat.driver).send_keys(*keys).perform()
@@ -41,7 +57,8 @@ def tab_to(chat: Chat, predicate: Any, back: bool = False, limit: int = 60) -> d
 
 def open_and_ask(chat: Chat, text: str = QUESTION) -> list[dict[str, Any]]:
     chat.q(".kc-launcher").click()
-    assert chat.js("return R().querySelector('.kc-launcher').getAttribute('aria-expanded')") == "true", "the launcher opens the chat"
+    expanded = chat.js("return R().querySelector('.kc-launcher').getAttribute('aria-expanded')")
+    assert expanded == "true", "the launcher opens the chat"
     chat.wait_open()
     before = chat.bot_count()
     chat.q("#kc-input").send_keys(text, Keys.ENTER)
@@ -84,17 +101,18 @@ def test_full_conversation_by_keyboard_only(chat: Chat) -> None:
     why = tab_to(chat, lambda a: a["text"] == "Varför fick jag det här svaret?", back=True, limit=15)
     assert why["tag"] == "button"
     press(chat, Keys.ENTER)
-    chat.wait(lambda: chat.js(
-        "const b = [...R().querySelectorAll('.kc-link')].pop(); const p = R().getElementById(b.getAttribute('aria-controls'));"
-        "return b.getAttribute('aria-expanded') === 'true' && !p.hidden && p.textContent.length > 40"),
-        what="the explanation of the answer")
-    explanation = chat.js("const p = [...R().querySelectorAll('.kc-explain')].pop(); return p.textContent;")
-    assert "svar" in explanation.lower()
+    explanation = chat.wait(lambda: chat.js(LATEST_EXPLANATION_JS), what="the explanation of the answer")
+    assert "svar" in explanation["title"].lower(), explanation
+    assert answer["links"][0] in explanation["links"], f"the explanation names the answer's source: {explanation}"
+    assert chat.active()["text"] == "Varför fick jag det här svaret?", "focus stays on the button that opened it"
     yes = tab_to(chat, lambda a: a["text"] == "Ja", limit=5)
     assert yes["tag"] == "button"
     press(chat, Keys.SPACE)
     chat.wait(lambda: "Tack" in chat.js("return R().querySelector('.kc-status').textContent"), what="feedback thanks")
-    assert chat.js("return [...R().querySelectorAll('.kc-fb')].filter(b => b.getAttribute('aria-pressed') === 'true').length") == 1
+    pressed = chat.js(
+        "return [...R().querySelectorAll('.kc-fb')].filter(b => b.getAttribute('aria-pressed') === 'true').length"
+    )
+    assert pressed == 1
     chat.axe_check("explanation and feedback")
     chat.screenshot("4-explanation")
 
@@ -123,15 +141,18 @@ def test_unavailable_assistant_keeps_the_typed_text_and_retries(chat: Chat) -> N
     open_and_ask(chat)
     before = chat.bot_count()
     chat.intercept("/messages", "return Promise.resolve(new Response(JSON.stringify({error: {code: 'unavailable', "
-                   "message: 'Assistenten är inte tillgänglig just nu.'}}), {status: 503, headers: {'content-type': 'application/json'}}));",
+                   "message: 'Assistenten är inte tillgänglig just nu.'}}), "
+                   "{status: 503, headers: {'content-type': 'application/json'}}));",
                    method="POST")
     field = chat.q("#kc-input")
     field.send_keys("Vad kostar bygglov?", Keys.ENTER)
-    chat.wait(lambda: chat.js("return R().querySelector('.kc-alert').classList.contains('kc-on')"), what="the error message")
+    chat.wait(lambda: chat.js("return R().querySelector('.kc-alert').classList.contains('kc-on')"),
+              what="the error message")
     alert = chat.js("return R().querySelector('.kc-alert-text').textContent")
     assert "inte tillgänglig" in alert and "Din text finns kvar" in alert
     assert field.get_attribute("value") == "Vad kostar bygglov?", "the typed message is not lost"
-    assert [m["text"] for m in chat.messages() if m["role"] == "citizen"] == [QUESTION], "the failed message is not shown as sent"
+    sent = [m["text"] for m in chat.messages() if m["role"] == "citizen"]
+    assert sent == [QUESTION], "the failed message is not shown as sent"
     assert chat.js("return R().querySelector('.kc-alert').getAttribute('role')") == "alert"
     chat.axe_check("error (503)")
     chat.screenshot("6-error-503")
@@ -175,27 +196,33 @@ def test_gateway_down_shows_a_clear_message_and_keeps_the_text(chat: Chat, embed
     embedded = Chat(chat.driver, embed_page, chat.axe)
     embedded.load()
     embedded.q(".kc-launcher").click()
-    embedded.wait(lambda: embedded.js("return R().querySelector('.kc-alert').classList.contains('kc-on')"), what="the start error")
+    embedded.wait(lambda: embedded.js("return R().querySelector('.kc-alert').classList.contains('kc-on')"),
+                  what="the start error")
     assert "kunde inte startas" in embedded.js("return R().querySelector('.kc-alert-text').textContent")
     assert embedded.js("return !R().querySelector('.kc-retry').hidden") is True
     field = embedded.q("#kc-input")
     field.send_keys("Hur ansöker jag om bygglov?", Keys.ENTER)
-    embedded.wait(lambda: "Din text finns kvar" in embedded.js("return R().querySelector('.kc-alert-text').textContent"),
-                  what="the network error")
+    embedded.wait(
+        lambda: "Din text finns kvar" in embedded.js("return R().querySelector('.kc-alert-text').textContent"),
+        what="the network error",
+    )
     assert field.get_attribute("value") == "Hur ansöker jag om bygglov?"
     assert embedded.messages() == []
     embedded.axe_check("error (gateway down)")
     embedded.screenshot("7-error-gateway-down")
     embedded.driver.refresh()
     embedded.load(clear=False)
-    assert embedded.q("#kc-input").get_attribute("value") == "Hur ansöker jag om bygglov?", "a reload keeps the unsent text"
+    kept = embedded.q("#kc-input").get_attribute("value")
+    assert kept == "Hur ansöker jag om bygglov?", "a reload keeps the unsent text"
 
 
 def test_reload_keeps_the_conversation(chat: Chat) -> None:
     before = open_and_ask(chat)
     chat.q("#kc-input").send_keys("ett utkast")
-    conversation = chat.js("return JSON.parse(sessionStorage.getItem('karlstad-chat:' + location.origin)).conversation_id "
-                           "|| JSON.parse(sessionStorage.getItem('karlstad-chat:' + location.origin)).id")
+    conversation = chat.js(
+        "return JSON.parse(sessionStorage.getItem('karlstad-chat:' + location.origin)).conversation_id "
+        "|| JSON.parse(sessionStorage.getItem('karlstad-chat:' + location.origin)).id"
+    )
     chat.driver.refresh()
     chat.load(clear=False)
     chat.wait(lambda: len(chat.messages()) == len(before), what="the restored transcript")
@@ -240,11 +267,17 @@ def test_markup_in_messages_is_shown_as_text(chat: Chat) -> None:
     bot, staff = messages[-2], messages[-1]
     assert bot["text"].startswith('<img src=x onerror="window.__xss=3">')
     assert bot["links"] == [], "a javascript: source URL is not made a link"
-    assert chat.js("return [...R().querySelectorAll('.kc-msg')].at(-2).querySelector('.kc-text a').href") == "https://karlstad.se/bygglov"
-    assert chat.js("return [...R().querySelectorAll('.kc-chip')].at(-1).textContent") == '<img src=x onerror="window.__xss=6">'
+    linked = chat.js("return [...R().querySelectorAll('.kc-msg')].at(-2).querySelector('.kc-text a').href")
+    assert linked == "https://karlstad.se/bygglov"
+    chip = chat.js("return [...R().querySelectorAll('.kc-chip')].at(-1).textContent")
+    assert chip == '<img src=x onerror="window.__xss=6">'
     assert staff["text"] == 'Hej<svg onload="window.__xss=7">'
-    assert '<img src=x onerror="window.__xss=8">' in chat.js("return R().querySelector('.kc-staff .kc-who').textContent")
-    counts = chat.js("const r = R(); return ['img', 'script', 'b', 'svg:not(.kc-icon)'].map(s => r.querySelectorAll('.kc-log ' + s).length)")
+    author = chat.js("return R().querySelector('.kc-staff .kc-who').textContent")
+    assert '<img src=x onerror="window.__xss=8">' in author
+    counts = chat.js(
+        "const r = R(); return ['img', 'script', 'b', 'svg:not(.kc-icon)']"
+        ".map(s => r.querySelectorAll('.kc-log ' + s).length)"
+    )
     assert counts == [0, 0, 0, 0], counts
     assert chat.js("return window.__xss === undefined") is True
     chat.screenshot("9-markup-as-text")
@@ -255,8 +288,8 @@ def test_machine_translated_answers_are_labelled_in_their_language(chat: Chat) -
     reply = {
         "conversation_id": "x", "language": {"code": "ar", "name": "العربية", "dir": "rtl"}, "handoff": None,
         "messages": [{"id": "c" * 32, "role": "bot", "language": "ar", "dir": "rtl", "machine_translated": True,
-                      "text": "تحتاج عادة إلى رخصة بناء لبناء مرآب.", "basis_id": "d" * 32, "author": None, "buttons": [],
-                      "source": {"title": "Bygglov", "url": "https://karlstad.se/bygglov"}}],
+                      "text": "تحتاج عادة إلى رخصة بناء لبناء مرآب.", "basis_id": "d" * 32, "author": None,
+                      "buttons": [], "source": {"title": "Bygglov", "url": "https://karlstad.se/bygglov"}}],
     }
     chat.intercept("/messages", "return Promise.resolve(new Response(" + json.dumps(json.dumps(reply))
                    + ", {status: 200, headers: {'content-type': 'application/json'}}));", method="POST")
@@ -264,7 +297,10 @@ def test_machine_translated_answers_are_labelled_in_their_language(chat: Chat) -
     chat.q("#kc-input").send_keys("هل أحتاج إلى رخصة بناء لمرآب؟", Keys.ENTER)
     messages = chat.wait_bot_after(before)
     assert messages[-1]["lang"] == "ar" and messages[-1]["dir"] == "rtl" and messages[-1]["direction"] == "rtl"
-    label = chat.js("const l = [...R().querySelectorAll('.kc-mt')].pop(); return [l.textContent, l.querySelector('[lang]') && l.querySelector('[lang]').getAttribute('lang')];")
+    label = chat.js(
+        "const l = [...R().querySelectorAll('.kc-mt')].pop();"
+        " return [l.textContent, l.querySelector('[lang]') && l.querySelector('[lang]').getAttribute('lang')];"
+    )
     assert label == ["ترجمة آلية · Maskinöversatt", "ar"], label
     assert messages[-2]["role"] == "citizen" and messages[-2]["lang"] == "ar" and messages[-2]["dir"] == "rtl"
 
@@ -286,7 +322,8 @@ def test_arabic_chosen_in_the_menu_renders_right_to_left(chat: Chat) -> None:
             break
         press(chat, Keys.ARROW_DOWN)
     assert steps[-1] == "ar", f"arrow keys went through {steps}"
-    chat.wait(lambda: "العربية" in chat.js("return R().querySelector('.kc-status').textContent"), what="language confirmation")
+    chat.wait(lambda: "العربية" in chat.js("return R().querySelector('.kc-status').textContent"),
+              what="language confirmation")
     before = chat.bot_count()
     chat.q("#kc-input").send_keys("أحتاج إلى رخصة بناء لبناء مرآب", Keys.ENTER)
     messages = chat.wait_bot_after(before)
@@ -299,16 +336,20 @@ def test_arabic_chosen_in_the_menu_renders_right_to_left(chat: Chat) -> None:
     assert all(m["dir"] == "ltr" for m in others), "Swedish and English answers stay left to right"
     chat.axe_check("Arabic, right to left")
     chat.js("[...R().querySelectorAll('.kc-citizen[lang=ar]')].pop().scrollIntoView({block: 'start'});")
-    assert chat.js("return R().querySelector('#kc-panel').scrollTop") == 0, "only the conversation scrolls, never the panel"
+    scrolled = chat.js("return R().querySelector('#kc-panel').scrollTop")
+    assert scrolled == 0, "only the conversation scrolls, never the panel"
     chat.screenshot("10-arabic-rtl")
 
 
 def _layout(chat: Chat) -> dict[str, Any]:
     return dict(chat.js(
-        "const r = R(), p = r.querySelector('#kc-panel').getBoundingClientRect(), i = r.querySelector('#kc-input').getBoundingClientRect(),"
+        "const r = R(), p = r.querySelector('#kc-panel').getBoundingClientRect(),"
+        " i = r.querySelector('#kc-input').getBoundingClientRect(),"
         " s = r.querySelector('.kc-send').getBoundingClientRect(), log = r.querySelector('.kc-log');"
-        "return {pageScroll: document.documentElement.scrollWidth - window.innerWidth, vw: window.innerWidth, vh: window.innerHeight,"
-        " panel: [p.left, p.right, p.top, p.bottom], input: [i.left, i.right, i.top, i.bottom], send: [s.left, s.right, s.top, s.bottom],"
+        "return {pageScroll: document.documentElement.scrollWidth - window.innerWidth,"
+        " vw: window.innerWidth, vh: window.innerHeight,"
+        " panel: [p.left, p.right, p.top, p.bottom], input: [i.left, i.right, i.top, i.bottom],"
+        " send: [s.left, s.right, s.top, s.bottom],"
         " logScroll: log.scrollWidth - log.clientWidth, logHeight: log.clientHeight};"
     ))
 
@@ -331,7 +372,8 @@ def test_usable_at_320_px_and_at_200_percent_zoom(chat: Chat) -> None:
     chat.viewport(320, 640)
     chat.load(clear=False)
     assert chat.js("return document.documentElement.scrollWidth - window.innerWidth") <= 0
-    open_and_ask(chat, "Vad gäller för bygglov? Se https://karlstad.se/bygga-bo-och-leva-hallbart/bygglov-och-tillstand/bra-att-veta-vid-bygglov-och-anmalan")
+    open_and_ask(chat, "Vad gäller för bygglov? Se https://karlstad.se/bygga-bo-och-leva-hallbart/"
+                       "bygglov-och-tillstand/bra-att-veta-vid-bygglov-och-anmalan")
     _assert_usable(_layout(chat))
     chat.axe_check("320 px wide")
     chat.screenshot("11-320px")
@@ -361,7 +403,8 @@ def test_after_hours_call_back_form(chat: Chat) -> None:
     chat.intercept("/events", "return new Promise(() => {});")  # a stream that stays quiet
     chat.intercept("/messages", "return Promise.resolve(new Response(" + json.dumps(json.dumps(reply))
                    + ", {status: 200, headers: {'content-type': 'application/json'}}));", method="POST")
-    chat.intercept("/callback", "window.__callback = opts.body; return Promise.resolve(new Response('{\"status\": \"requested\"}', "
+    chat.intercept("/callback", "window.__callback = opts.body; "
+                   "return Promise.resolve(new Response('{\"status\": \"requested\"}', "
                    "{status: 201, headers: {'content-type': 'application/json'}}));", method="POST")
     before = chat.bot_count()
     chat.q("#kc-input").send_keys("jag vill prata med en människa", Keys.ENTER)
@@ -372,11 +415,18 @@ def test_after_hours_call_back_form(chat: Chat) -> None:
     assert labels == ["Namn (frivilligt)", "Telefonnummer", "När passar det att vi ringer? (frivilligt)"]
 
     form.find_element("css selector", "input").send_keys(Keys.ENTER)  # submit with nothing filled in
-    invalid = chat.js("return [...R().querySelectorAll('.kc-callback input')].map(i => i.getAttribute('aria-invalid'))")
+    invalid = chat.js(
+        "return [...R().querySelectorAll('.kc-callback input')].map(i => i.getAttribute('aria-invalid'))"
+    )
     assert invalid == [None, "true", None]
-    assert chat.active()["id"] == chat.js("return R().querySelectorAll('.kc-callback input')[1].id"), "focus moves to the field to fix"
+    phone_id = chat.js("return R().querySelectorAll('.kc-callback input')[1].id")
+    assert chat.active()["id"] == phone_id, "focus moves to the field to fix"
     assert "Skriv ett telefonnummer" in form.text
-    assert chat.js("const p = R().querySelectorAll('.kc-callback input')[1]; return R().getElementById(p.getAttribute('aria-describedby')).textContent").startswith("Skriv ett telefonnummer")
+    described = chat.js(
+        "const p = R().querySelectorAll('.kc-callback input')[1];"
+        " return R().getElementById(p.getAttribute('aria-describedby')).textContent"
+    )
+    assert described.startswith("Skriv ett telefonnummer")
     chat.axe_check("call-back form with errors")
     inputs = form.find_elements("css selector", "input")
     inputs[0].send_keys("Anna Andersson")
@@ -397,16 +447,19 @@ def test_staff_reply_arrives_over_a_reconnected_event_stream(chat: Chat) -> None
     chat.intercept("/events", "return Promise.resolve(new Response(new ReadableStream({start(c) {"
                    " setTimeout(() => c.error(new TypeError('network error')), 300); }}), {status: 200, "
                    "headers: {'content-type': 'text/event-stream'}}));")
-    chat.intercept("/events", "return Promise.resolve(new Response(new ReadableStream({start(c) { window.__sse = c; }}), "
+    chat.intercept("/events", "return Promise.resolve(new Response("
+                   "new ReadableStream({start(c) { window.__sse = c; }}), "
                    "{status: 200, headers: {'content-type': 'text/event-stream'}}));")
     open_and_ask(chat, "jag vill prata med en människa")
     chat.wait(lambda: chat.js("return window.__sse !== null"), timeout=15, what="a second event stream")
     assert chat.js("return window.__kc.calls.filter(c => c.url.includes('/events')).length") == 2
     assert chat.js("return window.__kc.calls.filter(c => c.url.includes('/events'))[1].url").endswith("/events")
     chat.driver.execute_script("""
-      const send = (type, data) => window.__sse.enqueue(new TextEncoder().encode('event: ' + type + '\\r\\ndata: ' + JSON.stringify(data) + '\\r\\n\\r\\n'));
+      const send = (type, data) => window.__sse.enqueue(new TextEncoder().encode(
+        'event: ' + type + '\\r\\ndata: ' + JSON.stringify(data) + '\\r\\n\\r\\n'));
       setTimeout(() => {
-        send('message', {id: 'f'.repeat(32), role: 'staff', author: 'Anna', language: 'sv', dir: 'ltr', text: 'Hej! Jag heter Anna. Hur kan jag hjälpa dig?',
+        send('message', {id: 'f'.repeat(32), role: 'staff', author: 'Anna', language: 'sv', dir: 'ltr',
+                         text: 'Hej! Jag heter Anna. Hur kan jag hjälpa dig?',
                          source: null, machine_translated: false, basis_id: null, buttons: []});
         send('handoff', {status: 'active', reason: 'request_human', position: null});
       }, 600);""")
@@ -417,7 +470,8 @@ def test_staff_reply_arrives_over_a_reconnected_event_stream(chat: Chat) -> None
     chat.axe_check("a person is answering")
     chat.screenshot("14-staff-answering")
     chat.driver.execute_script(
-        "window.__sse.enqueue(new TextEncoder().encode('event: handoff\\ndata: {\"status\": \"closed\", \"reason\": \"request_human\"}\\n\\n'));")
+        "window.__sse.enqueue(new TextEncoder().encode("
+        "'event: handoff\\ndata: {\"status\": \"closed\", \"reason\": \"request_human\"}\\n\\n'));")
     chat.wait(lambda: "AI-assistenten igen" in banner(chat), what="back to the assistant")
     assert chat.js("return document.getElementById('karlstad-chat').dataset.handoff") == "closed"
     chat.screenshot("15-back-to-assistant")
@@ -435,9 +489,12 @@ def test_reduced_motion_and_forced_colours(chat: Chat) -> None:
     chat.q("#kc-input").click()
     styles = chat.js(
         "const r = R(), css = e => getComputedStyle(e);"
-        "return {msg: css(r.querySelector('.kc-msg')).borderTopStyle + ' ' + css(r.querySelector('.kc-msg')).borderTopWidth,"
-        " launcher: css(r.querySelector('.kc-launcher')).borderTopStyle, send: css(r.querySelector('.kc-send')).borderTopStyle,"
-        " focus: css(r.querySelector('#kc-input')).outlineStyle + ' ' + css(r.querySelector('#kc-input')).outlineWidth};"
+        "return {msg: css(r.querySelector('.kc-msg')).borderTopStyle + ' '"
+        " + css(r.querySelector('.kc-msg')).borderTopWidth,"
+        " launcher: css(r.querySelector('.kc-launcher')).borderTopStyle,"
+        " send: css(r.querySelector('.kc-send')).borderTopStyle,"
+        " focus: css(r.querySelector('#kc-input')).outlineStyle + ' '"
+        " + css(r.querySelector('#kc-input')).outlineWidth};"
     )
     assert styles == {"msg": "solid 2px", "launcher": "solid", "send": "solid", "focus": "solid 3px"}, styles
     chat.screenshot("16-forced-colors")
@@ -485,9 +542,11 @@ def test_a_person_answers_live_over_the_event_stream(chat: Chat, staff_client: A
 
     assert staff_client.post(f"/staff/api/tickets/{ticket}/claim").status_code == 200
     chat.wait(lambda: "Anna på Kontaktcenter svarar dig nu" in banner(chat), what="the claimed banner")
-    reply = staff_client.post(f"/staff/api/tickets/{ticket}/messages", json={"text": "Hej! Vad kan jag hjälpa dig med?"})
+    reply = staff_client.post(f"/staff/api/tickets/{ticket}/messages",
+                              json={"text": "Hej! Vad kan jag hjälpa dig med?"})
     assert reply.status_code == 200, reply.text
-    chat.wait(lambda: any(m["role"] == "staff" and m["text"] == "Hej! Vad kan jag hjälpa dig med?" for m in chat.messages()),
+    chat.wait(lambda: any(m["role"] == "staff" and m["text"] == "Hej! Vad kan jag hjälpa dig med?"
+                          for m in chat.messages()),
               what="the staff reply")
     assert chat.js("return [...R().querySelectorAll('.kc-staff .kc-who')].pop().textContent") == "Anna, Kontaktcenter"
     assert [m["text"] for m in chat.messages()].count("Hej! Vad kan jag hjälpa dig med?") == 1, "shown once"
@@ -676,8 +735,9 @@ def test_after_hours_safety_information_stays_readable_above_the_call_back_offer
         chat.wait_open()
         # The test stack is always open: the real answer, shown as outside opening hours.
         chat.intercept("/events", "return new Promise(() => {});")
-        chat.intercept("/messages", "return real(url, opts).then(r => r.json()).then(d => { d.handoff.status = 'after_hours';"
-                       " d.handoff.position = null; d.handoff.callback_requested = false; return new Response(JSON.stringify(d),"
+        chat.intercept("/messages", "return real(url, opts).then(r => r.json()).then(d => {"
+                       " d.handoff.status = 'after_hours'; d.handoff.position = null;"
+                       " d.handoff.callback_requested = false; return new Response(JSON.stringify(d),"
                        " {status: 200, headers: {'content-type': 'application/json'}}); });", method="POST")
         before = chat.bot_count()
         chat.q("#kc-input").send_keys(DANGER, Keys.ENTER)
@@ -686,11 +746,13 @@ def test_after_hours_safety_information_stays_readable_above_the_call_back_offer
         chat.wait(lambda: "stängt" in banner(chat), what="the closed banner")
         chat.wait(lambda: chat.js("return !!R().querySelector('.kc-cbtoggle')"), what="the call-back offer")
         seen = chat.js(
-            "const r = R(), m = r.querySelector('.kc-msg[data-safety]'), t = m.querySelector('.kc-text').getBoundingClientRect(),"
+            "const r = R(), m = r.querySelector('.kc-msg[data-safety]'),"
+            " t = m.querySelector('.kc-text').getBoundingClientRect(),"
             " log = r.querySelector('.kc-log').getBoundingClientRect();"
             "const at = (x, y) => { const e = r.elementFromPoint(x, y); return !!e && m.contains(e); };"
             "return {text: [t.top, t.bottom], log: [log.top, log.bottom], vh: innerHeight, height: t.height,"
-            " hits: [at(t.left + 4, t.top + 4), at(t.left + t.width / 2, t.top + t.height / 2), at(t.right - 4, t.bottom - 4)]};")
+            " hits: [at(t.left + 4, t.top + 4), at(t.left + t.width / 2, t.top + t.height / 2),"
+            " at(t.right - 4, t.bottom - 4)]};")
         assert seen["log"][0] <= seen["text"][0] and seen["text"][1] <= seen["log"][1] <= seen["vh"], seen
         assert seen["hits"] == [True, True, True], f"something covers the safety information: {seen}"
         assert seen["height"] > 150, seen  # all of it, not a few lines
