@@ -5,12 +5,11 @@ import re
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
-from sqlalchemy import select
 
+from gateway import conversations
 from gateway.auth import bearer, token_matches
 from gateway.errors import ForbiddenError, NotFoundError, UnauthorisedError
 from gateway.services import Services
-from gateway.store import conversations
 
 CONVERSATION_ID = re.compile(r"^[0-9a-f]{32}$")
 
@@ -27,7 +26,7 @@ def _load_conversation(services: Services, conversation_id: str) -> Any:
     if not CONVERSATION_ID.match(conversation_id):
         raise NotFoundError(f"Conversation '{conversation_id[:40]}' does not exist.")
     with services.store.connect() as conn:
-        row = conn.execute(select(conversations).where(conversations.c.id == conversation_id)).first()
+        row = conversations.get(conn, conversation_id)
     if row is None or row.purged_at is not None:
         raise NotFoundError(f"Conversation '{conversation_id}' does not exist.")
     return row

@@ -34,12 +34,12 @@ from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from gateway.auth import new_id
+from gateway.conversations import append_messages, from_mapping
 from gateway.errors import ConflictError, NotFoundError
 from gateway.handoff_reasons import ACUTE_REASONS, priority_for
 from gateway.staff_auth import StaffUser, audit
 from gateway.store import (
     audit_events,
-    conversations,
     handoff_tickets,
     messages,
     staff_users,
@@ -479,31 +479,4 @@ class HandoffQueue:
         conn: Connection, conversation_id: str, items: list[dict[str, Any]], now: datetime
     ) -> list[dict[str, Any]]:
         """Append messages after the conversation's last one; returns them with id and seq."""
-        turn = conn.execute(
-            select(conversations.c.turns).where(conversations.c.id == conversation_id)
-        ).scalar()
-        seq = int(
-            conn.execute(
-                select(func.max(messages.c.seq)).where(messages.c.conversation_id == conversation_id)
-            ).scalar()
-            or 0
-        )
-        stored = []
-        for item in items:
-            seq += 1
-            row = {
-                "id": new_id(),
-                "conversation_id": conversation_id,
-                "seq": seq,
-                "turn": int(turn or 0),
-                "role": item.get("role", "system"),
-                "text": item["text"],
-                "text_sv": item.get("text_sv"),
-                "language": item["language"],
-                "machine_translated": bool(item.get("machine_translated")),
-                "author": item.get("author"),
-                "created_at": now,
-            }
-            conn.execute(insert(messages).values(**row))
-            stored.append(row)
-        return stored
+        return append_messages(conn, conversation_id, None, [from_mapping(item) for item in items], now)

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.handoff import aware
 from gateway.safety import SAFETY_RESPONSE_ID
+from gateway.store import aware
 
 
 def text_direction(translator: Any, code: str) -> str:

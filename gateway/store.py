@@ -47,6 +47,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def aware(moment: datetime) -> datetime:
+    """A stored moment as an aware UTC datetime. Everything is stored in UTC, but SQLite
+    returns naive datetimes; this is the one place that says so."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 conversations = Table(
     "conversations",
     metadata,

@@ -20,20 +20,20 @@ import logging
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 
-from gateway import basis, texts
+from gateway import basis, conversations, texts
 from gateway.auth import new_id
 from gateway.catalogue import Catalogue
+from gateway.conversations import Outgoing
 from gateway.handoff import HandoffQueue
 from gateway.rasa_client import BotMessage, RasaClient, RasaReply, RasaUnavailableError
 from gateway.safety import SAFETY_SOURCE, SafetyHit, SafetyLexicon, safety_info
-from gateway.store import Store, conversations, messages, utcnow
+from gateway.store import Store, utcnow
 from translation.errors import LanguageError, TranslationError
 from translation.langid import normalise_code, served
 from translation.masking import mask_pii
@@ -60,24 +60,6 @@ class ConversationNotFoundError(Exception):
 
 class AssistantUnavailableError(Exception):
     """Rasa is down: the citizen's message is not stored, the widget keeps it and retries."""
-
-
-@dataclass
-class Outgoing:
-    """A message the citizen sees, with everything the widget needs to show it."""
-
-    text: str
-    language: str
-    role: str = "bot"
-    source: dict[str, Any] | None = None
-    machine_translated: bool = False
-    response_id: str | None = None
-    text_sv: str | None = None
-    buttons: list[dict[str, str]] = field(default_factory=list)
-    basis: dict[str, Any] | None = None  # filled for answers; becomes the basis record
-    id: str = field(default_factory=new_id)
-    basis_id: str | None = None
-    author: str | None = None
 
 
 @dataclass
@@ -166,18 +148,8 @@ class TurnService:
             else:
                 welcome = self._gateway_text("welcome", lang, source=texts.ABOUT_SOURCE)
         with self.store.begin() as conn:
-            conn.execute(
-                insert(conversations).values(
-                    id=conversation_id,
-                    token_hash=token_hash,
-                    created_at=now,
-                    last_seen_at=now,
-                    language=lang,
-                    language_explicit=language is not None,
-                    turns=0,
-                )
-            )
-            self._insert_messages(conn, conversation_id, 0, welcome, now)
+            conversations.create(conn, conversation_id, token_hash, lang, language is not None, now)
+            conversations.append_messages(conn, conversation_id, 0, welcome, now)
         return conversation_id, lang, welcome
 
     def _welcome_language(self, preferred: Sequence[str]) -> str | None:
@@ -199,11 +171,7 @@ class TurnService:
 
     def set_language(self, conversation_id: str, language: str) -> None:
         with self.store.begin() as conn:
-            conn.execute(
-                update(conversations)
-                .where(conversations.c.id == conversation_id)
-                .values(language=language, language_explicit=True)
-            )
+            conversations.set_language(conn, conversation_id, language)
 
     # ---- one turn -----------------------------------------------------------------
     async def handle(self, conversation: Any, text: str) -> TurnResult:
@@ -341,8 +309,8 @@ class TurnService:
                 status = self.handoff.status(conn, ticket)
             handoff = {"reason": handoff_reason, "acute": acute} if handoff_reason else None
             self._append_records(conn, base_record, outgoing, handoff, now)
-            self._insert_messages(conn, conversation_id, turn, [citizen, *outgoing], now)
-            self._touch(conn, conversation_id, turn, lang, now)
+            conversations.append_messages(conn, conversation_id, turn, [citizen, *outgoing], now)
+            conversations.touch(conn, conversation_id, turn, lang, now)
         if status is not None:
             self.publish("staff", {"type": "ticket", "conversation_id": conversation_id,
                                    "ticket_id": status["ticket_id"]})
@@ -378,8 +346,8 @@ class TurnService:
                     "message_id": citizen.id, "reason": hit.reason, "detected_by": "lexicon", "pattern": hit.phrase,
                 }, now)
                 self._append_records(conn, base_record, safety_out, {"reason": hit.reason, "acute": True}, now)
-            self._insert_messages(conn, conversation_id, turn, [citizen, *safety_out], now)
-            self._touch(conn, conversation_id, turn, citizen.language, now)
+            conversations.append_messages(conn, conversation_id, turn, [citizen, *safety_out], now)
+            conversations.touch(conn, conversation_id, turn, citizen.language, now)
             status = self.handoff.status(conn, ticket)
         if status is None:  # an open ticket always has a status; this keeps mypy and readers sure
             return None
@@ -456,8 +424,8 @@ class TurnService:
         with self.store.begin() as conn:
             if self.handoff.open_ticket(conn, conversation.id) is not None:
                 return None
-            self._insert_messages(conn, conversation.id, turn, [citizen, *asked], now)
-            self._touch(conn, conversation.id, turn, str(conversation.language), now)
+            conversations.append_messages(conn, conversation.id, turn, [citizen, *asked], now)
+            conversations.touch(conn, conversation.id, turn, str(conversation.language), now)
         logger.info("turn: conversation=%s turn=%d language unsure (%s): asked",
                     conversation.id, turn, "/".join(choices))
         language = {"code": str(conversation.language), "confidence": round(float(detection.confidence), 4),
@@ -471,15 +439,11 @@ class TurnService:
         A stale button (the question is no longer the last thing said) only sets the language."""
         self.set_language(conversation.id, code)
         with self.store.connect() as conn:
-            fresh = conn.execute(select(conversations).where(conversations.c.id == conversation.id)).one()
-            recent = conn.execute(
-                select(messages.c.role, messages.c.text, messages.c.response_id)
-                .where(messages.c.conversation_id == conversation.id)
-                .order_by(messages.c.seq.desc()).limit(12)
-            ).all()
+            fresh = conversations.get(conn, conversation.id)
+            recent = conversations.recent(conn, conversation.id, 12)
         pending = bool(recent) and recent[0].response_id == f"gateway/{CHOOSE_LANGUAGE}"
         question = next((str(r.text) for r in recent if r.role == "citizen"), None)
-        if pending and question:
+        if pending and question and fresh is not None:
             return await self.handle(fresh, question)
         language = {"code": code, "confidence": 1.0, "method": "explicit"}
         return TurnResult(conversation.id, _merge(language, self.translator, code), [], None, "")
@@ -635,51 +599,6 @@ class TurnService:
         out.append(Outgoing(text=sv, language="sv", source=source, response_id=response_id, text_sv=sv))
         out.append(Outgoing(text=en, language="en", source=source, response_id=response_id, text_sv=sv))
         return out
-
-    @staticmethod
-    def _next_seq(conn: Connection, conversation_id: str) -> int:
-        from sqlalchemy import func
-
-        value = conn.execute(
-            select(func.max(messages.c.seq)).where(messages.c.conversation_id == conversation_id)
-        ).scalar()
-        return int(value or 0) + 1
-
-    def _insert_messages(
-        self, conn: Connection, conversation_id: str, turn: int, items: list[Outgoing], now: datetime
-    ) -> None:
-        seq = self._next_seq(conn, conversation_id)
-        rows = []
-        for offset, m in enumerate(items):
-            rows.append(
-                {
-                    "id": m.id,
-                    "conversation_id": conversation_id,
-                    "seq": seq + offset,
-                    "turn": turn,
-                    "role": m.role,
-                    "text": m.text,
-                    "text_sv": m.text_sv,
-                    "language": m.language,
-                    "machine_translated": m.machine_translated,
-                    "response_id": m.response_id,
-                    "source": m.source,
-                    "buttons": m.buttons or None,
-                    "basis_id": m.basis_id,
-                    "author": m.author,
-                    "created_at": now,
-                }
-            )
-        if rows:
-            conn.execute(insert(messages), rows)
-
-    @staticmethod
-    def _touch(conn: Connection, conversation_id: str, turn: int, lang: str, now: datetime) -> None:
-        conn.execute(
-            update(conversations)
-            .where(conversations.c.id == conversation_id)
-            .values(turns=turn, language=lang, last_seen_at=now)
-        )
 
 
 #: The fixed line before an answer that could not be translated (translation/notices.yml).

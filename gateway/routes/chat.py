@@ -4,10 +4,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request
-from sqlalchemy import select
 
-from gateway import texts
+from gateway import conversations, texts
 from gateway.auth import hash_token, new_token
+from gateway.conversations import Outgoing
 from gateway.deps import ConversationDep, ServicesDep, load_citizen_conversation, require_token
 from gateway.errors import GatewayError, RateLimitedError, UnavailableError
 from gateway.presenters import message_out, text_direction
@@ -24,8 +24,7 @@ from gateway.schemas import (
     TurnOut,
     error_responses,
 )
-from gateway.store import messages
-from gateway.turn import AssistantUnavailableError, Outgoing
+from gateway.turn import AssistantUnavailableError
 
 router = APIRouter(prefix="/api")
 
@@ -150,9 +149,7 @@ async def send_message(
 
 def _transcript(services: Any, conversation_id: str) -> tuple[list[Any], dict[str, Any] | None]:
     with services.store.connect() as conn:
-        rows = conn.execute(
-            select(messages).where(messages.c.conversation_id == conversation_id).order_by(messages.c.seq)
-        ).all()
+        rows = conversations.transcript(conn, conversation_id)
         status = services.handoff.latest_status(conn, conversation_id)
     return list(rows), status
 

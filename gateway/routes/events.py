@@ -33,15 +33,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, FastAPI, Header, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import func, select
 
-from gateway import presenters, pubsub
+from gateway import conversations, presenters, pubsub
 from gateway.deps import ConversationDep, ServicesDep
 from gateway.errors import GatewayError
 from gateway.handoff_texts import citizen_texts
 from gateway.schemas import EventStream, error_responses, event_stream_responses
 from gateway.services import Services
-from gateway.store import messages
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/api")
@@ -79,20 +77,13 @@ def message_out(services: Services, m: Any) -> dict[str, Any]:
 
 def _max_seq(services: Services, conversation_id: str) -> int:
     with services.store.connect() as conn:
-        value = conn.execute(
-            select(func.max(messages.c.seq)).where(messages.c.conversation_id == conversation_id)
-        ).scalar()
-    return int(value or 0)
+        return conversations.last_seq(conn, conversation_id)
 
 
 def _since(services: Services, conversation_id: str, after: int) -> tuple[list[Any], int, dict[str, Any] | None]:
     """Staff/system messages after ``after``, the newest seq seen, and the handoff status."""
     with services.store.connect() as conn:
-        rows = conn.execute(
-            select(messages)
-            .where(messages.c.conversation_id == conversation_id, messages.c.seq > after)
-            .order_by(messages.c.seq)
-        ).all()
+        rows = conversations.messages_since(conn, conversation_id, after)
         status = services.handoff.latest_status(conn, conversation_id)
     newest = max([after, *[r.seq for r in rows]])
     return [r for r in rows if r.role in ("staff", "system")], newest, status
