@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from gateway import audit, explain
+from gateway import basis_queries, explain
 from gateway.catalogue import Catalogue
 from gateway.store import utcnow
 
@@ -51,8 +51,8 @@ TEXT = {
 
 def collect(conn: Connection, conversation_id: str) -> dict[str, Any]:
     """Every record of the conversation (with feedback) and the chain check, as JSON."""
-    items = audit.export_records(conn, audit.RecordFilter(conversation_id=conversation_id))
-    chain = audit.verify_conversation(conn, conversation_id)
+    items = basis_queries.export_records(conn, basis_queries.RecordFilter(conversation_id=conversation_id))
+    chain = basis_queries.verify_conversation(conn, conversation_id)
     return {
         "conversation_id": conversation_id,
         "exported_at": utcnow().isoformat(),

@@ -12,7 +12,7 @@ import sys
 COMMANDS = {
     "staff-user": ("gateway.staff_auth", "cli_create_user", "create a staff/auditor account"),
     "purge": ("gateway.retention", "cli_purge", "purge conversations past the retention period"),
-    "audit-verify": ("gateway.audit", "cli_verify", "check every basis-record hash chain"),
+    "audit-verify": ("gateway.basis_queries", "cli_verify", "check every basis-record hash chain"),
 }
 
 

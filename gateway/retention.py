@@ -5,7 +5,7 @@ citizen message and every staff reply are older). In one transaction per convers
 
 1. its basis records (with their feedback) are folded into ``aggregates`` — per local day,
    topic and language: answers, fallbacks, handoffs, low-confidence answers, negative
-   feedback — the same counting as the auditor's figures (``audit.record_counts``);
+   feedback — the same counting as the auditor's figures (``basis_queries.record_counts``);
 2. its messages, basis records, feedback, handoff tickets (with any call-back details the
    citizen left: they are stored in the ticket and nowhere else) and ticket notes are deleted;
 3. the conversation row is kept without its token, marked ``purged_at`` (so its id
@@ -37,7 +37,7 @@ from sqlalchemy import MetaData, Table, create_engine, delete, exists, inspect, 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from gateway.audit import Counts, counted_rows, record_counts
+from gateway.basis_queries import Counts, counted_rows, record_counts
 from gateway.store import (
     Store,
     aggregates,

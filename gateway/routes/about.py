@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
-from gateway import audit, basis, explain
+from gateway import basis, basis_queries, explain
 from gateway.deps import ServicesDep
 from gateway.rasa_client import RasaUnavailableError
 from gateway.services import Services
@@ -175,7 +175,7 @@ def _usage(services: Services) -> dict[str, Any]:
     until = utcnow()
     since = until - timedelta(days=USAGE_DAYS)
     with services.store.connect() as conn:
-        total = audit.figures(conn, since, until, ZoneInfo(services.settings.timezone)).total
+        total = basis_queries.figures(conn, since, until, ZoneInfo(services.settings.timezone)).total
     return {"days": USAGE_DAYS, **total.as_dict()}
 
 

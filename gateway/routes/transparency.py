@@ -31,7 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from gateway import audit, basis, basis_export, explain, retention
+from gateway import basis, basis_export, basis_queries, explain, retention
 from gateway.auth import new_id
 from gateway.deps import ConversationDep, ServicesDep
 from gateway.errors import GatewayError, NotFoundError
@@ -210,24 +210,24 @@ class Filters:
         self.topic, self.language, self.handoff = topic, language, handoff
         self.conversation_id = conversation_id
 
-    def resolve(self, zone: ZoneInfo) -> audit.RecordFilter:
+    def resolve(self, zone: ZoneInfo) -> basis_queries.RecordFilter:
         since, until = _aware(self.since, zone), _aware(self.until, zone)
         if self.day is not None:
             if since or until:
                 raise GatewayError("Give either 'day' or 'from'/'to', not both.")
-            since, until = audit.day_bounds(self.day, zone)
+            since, until = basis_queries.day_bounds(self.day, zone)
         if since and until and since >= until:
             raise GatewayError(f"'from' ({since.isoformat()}) must be before 'to' ({until.isoformat()}).")
-        return audit.RecordFilter(since, until, self.topic, self.language, self.handoff,
+        return basis_queries.RecordFilter(since, until, self.topic, self.language, self.handoff,
                                   self.conversation_id)
 
 
 FiltersDep = Annotated[Filters, Depends()]
 
 
-def _search(services: Services, filters: audit.RecordFilter, page: int, page_size: int) -> dict[str, Any]:
+def _search(services: Services, filters: basis_queries.RecordFilter, page: int, page_size: int) -> dict[str, Any]:
     with services.store.connect() as conn:
-        return audit.search(conn, filters, page, page_size)
+        return basis_queries.search(conn, filters, page, page_size)
 
 
 @auditor.get("/records", responses=error_responses(400, 401, 403))
@@ -244,13 +244,13 @@ async def search_records(
     return result
 
 
-def _export(services: Services, filters: audit.RecordFilter, fmt: str, actor: str) -> tuple[str, int]:
+def _export(services: Services, filters: basis_queries.RecordFilter, fmt: str, actor: str) -> tuple[str, int]:
     with services.store.begin() as conn:
         try:
-            items = audit.export_records(conn, filters)
-        except audit.ExportTooLargeError as exc:
+            items = basis_queries.export_records(conn, filters)
+        except basis_queries.ExportTooLargeError as exc:
             raise GatewayError(str(exc)) from exc
-        body = audit.to_jsonl(items) if fmt == "jsonl" else audit.to_csv(items)
+        body = basis_queries.to_jsonl(items) if fmt == "jsonl" else basis_queries.to_csv(items)
         audit_event(conn, actor, "audit.export", fmt,
                     {"filters": filters.as_dict(), "records": len(items)})
     return body, len(items)
@@ -287,7 +287,7 @@ async def export(
 
 def _figures(services: Services, since: datetime, until: datetime) -> dict[str, Any]:
     with services.store.connect() as conn:
-        return audit.figures(conn, since, until, _zone(services)).as_dict()
+        return basis_queries.figures(conn, since, until, _zone(services)).as_dict()
 
 
 @auditor.get("/stats", responses=error_responses(400, 401, 403))
@@ -311,7 +311,7 @@ async def stats(
 
 def _verify(services: Services, conversation_id: str | None, actor: str) -> dict[str, Any]:
     with services.store.connect() as conn:
-        result = audit.verify(conn, conversation_id)
+        result = basis_queries.verify(conn, conversation_id)
     with services.store.begin() as conn:
         audit_event(conn, actor, "audit.verify", conversation_id,
                     {"ok": result.ok, "conversations": result.checked, "broken": len(result.broken)})

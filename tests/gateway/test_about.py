@@ -467,14 +467,14 @@ async def _paraphrases(p: Page) -> None:
 async def _usage(p: Page) -> None:
     from zoneinfo import ZoneInfo
 
-    from gateway import audit
+    from gateway import basis_queries
 
     cid, auth = await conversation(p.client)
     await ask(p.client, cid, auth, "Behöver jag bygglov?")  # at least one answer to count
     usage = (await p.client.get("/api/about")).json()["usage"]
     now = datetime.now(UTC)
     with p.services.store.connect() as conn:
-        total = audit.figures(conn, now - timedelta(days=30), now + timedelta(minutes=1),
+        total = basis_queries.figures(conn, now - timedelta(days=30), now + timedelta(minutes=1),
                               ZoneInfo(p.services.settings.timezone)).total.as_dict()
     keys = ("answers", "handoffs", "fallbacks", "low_confidence", "negative_feedback")
     assert usage["answers"] >= 1 and {k: usage[k] for k in keys} == {k: total[k] for k in keys}

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from sqlalchemy import delete, select, update
 
-from gateway import audit, basis
+from gateway import basis, basis_queries
 from gateway.store import audit_events, basis_records
 from tests.conftest import ROOT, rasa_reply
 from tests.gateway.staff_helpers import make_staff, staff_login
@@ -285,8 +285,8 @@ async def test_chain_check_and_figures_on_postgresql(gateway_factory: Any) -> No
             with store.begin() as conn:
                 conn.execute(delete(basis_records).where(
                     basis_records.c.conversation_id == cid, basis_records.c.seq == 1))
-                result = audit.verify(conn)
-                figures = audit.figures(conn, DAY_1.replace(hour=0), DAY_2.replace(hour=0),
+                result = basis_queries.verify(conn)
+                figures = basis_queries.figures(conn, DAY_1.replace(hour=0), DAY_2.replace(hour=0),
                                         __import__("zoneinfo").ZoneInfo("Europe/Stockholm"))
     assert [(b.conversation_id, b.first_broken_seq, b.problem) for b in result.broken] == [(cid, 1, "record missing")]
     assert figures.total.answers == 7 and figures.total.handoffs == 2 and figures.total.negative_feedback == 1
@@ -297,6 +297,6 @@ def test_audit_verify_without_a_database_says_so_and_creates_nothing(
 ) -> None:
     missing = tmp_path / "none" / "gateway.db"
     monkeypatch.setenv("GATEWAY_DATABASE_URL", f"sqlite:///{missing}")
-    assert audit.cli_verify([]) == 0
+    assert basis_queries.cli_verify([]) == 0
     assert "there is no database" in capsys.readouterr().out
     assert not missing.exists()

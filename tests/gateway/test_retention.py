@@ -27,7 +27,7 @@ from sqlalchemy import (
     select,
 )
 
-from gateway import audit, retention
+from gateway import basis_queries, retention
 from gateway.store import (
     aggregates,
     basis_records,
@@ -106,7 +106,7 @@ async def _purge_keeps_counts(client: httpx.AsyncClient, tracker: str) -> None:
         conn.execute(insert(messages).values(
             id="f" * 32, conversation_id=active, seq=99, turn=1, role="staff", text="Hej från Anna",
             language="sv", machine_translated=False, created_at=NOW - timedelta(days=1)))
-        before = audit.figures(conn, OLD - timedelta(days=1), OLD + timedelta(days=1), ZONE).as_dict()
+        before = basis_queries.figures(conn, OLD - timedelta(days=1), OLD + timedelta(days=1), ZONE).as_dict()
 
     tracker_engine, events = rasa_tracker(tracker, [old, old2, recent, active])
 
@@ -127,9 +127,9 @@ async def _purge_keeps_counts(client: httpx.AsyncClient, tracker: str) -> None:
         assert conn.execute(select(func.count()).select_from(ticket_notes)).scalar_one() == 0
         for cid in (recent, active):
             assert rows_of(conn, basis_records, cid) == 1
-        after = audit.figures(conn, OLD - timedelta(days=1), OLD + timedelta(days=1), ZONE).as_dict()
+        after = basis_queries.figures(conn, OLD - timedelta(days=1), OLD + timedelta(days=1), ZONE).as_dict()
         day_rows = conn.execute(select(aggregates)).all()
-        assert audit.verify(conn).ok  # nothing dangling: a purged conversation has no chain left
+        assert basis_queries.verify(conn).ok  # nothing dangling: a purged conversation has no chain left
 
     # The same counts, now from the aggregates instead of the deleted records.
     assert after["per_topic"] == [
