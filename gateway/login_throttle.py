@@ -15,7 +15,7 @@ Three rules, checked before any password is hashed (a throttled attempt costs no
 An attempt counts as a failure from the moment it starts (and is given back on success),
 so parallel requests cannot all slip past the check before the first one fails.
 
-Accounts are keyed by the normalised username (``staff_auth.normalise_username``), the same
+Accounts are keyed by the normalised username (``staff_accounts.normalise_username``), the same
 form the account lookup uses: " anna", "ANNA\\u00a0" and fullwidth "ａｎｎａ" share one budget.
 """
 from __future__ import annotations

@@ -20,15 +20,16 @@ from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.exc import IntegrityError
 
-from gateway import conversations, handoff_reasons, login_throttle, pubsub, staff_auth
+from gateway import conversations, login_throttle, pubsub, staff_accounts, staff_sessions
 from gateway.deps import ServicesDep
 from gateway.errors import ConflictError, GatewayError, NotFoundError, RateLimitedError
-from gateway.handoff import OUTCOMES
+from gateway.handoff import OUTCOMES, reasons, views
 from gateway.handoff_texts import citizen_texts, staff_reply_texts
 from gateway.routes.events import HEARTBEAT_S, STREAM_HEADERS, message_out, sse
 from gateway.schemas import EventStream, error_responses, event_stream_responses
 from gateway.services import Services
-from gateway.staff_auth import SESSION_COOKIE, StaffUser, require_staff
+from gateway.staff_accounts import StaffUser
+from gateway.staff_sessions import SESSION_COOKIE, require_staff
 
 logger = logging.getLogger(__name__)
 
@@ -87,15 +88,15 @@ async def console_asset(asset: str) -> FileResponse:
 
 
 # ---- session --------------------------------------------------------------------------
-def _session_body(session: staff_auth.Session) -> dict[str, Any]:
+def _session_body(session: staff_sessions.Session) -> dict[str, Any]:
     return {
         "user": session.user.as_dict(),
         "csrf_token": session.csrf_token,
         "expires_at": session.expires_at.isoformat(),
         "outcomes": OUTCOMES,
-        # The console's labels come from here (gateway.handoff_reasons), not from its own copy.
-        "reasons": {r.code: {"label": r.label, "priority": r.priority} for r in handoff_reasons.REASONS},
-        "priorities": {str(level): name for level, name in handoff_reasons.PRIORITY_LABELS.items()},
+        # The console's labels come from here (gateway.handoff.reasons), not from its own copy.
+        "reasons": {r.code: {"label": r.label, "priority": r.priority} for r in reasons.REASONS},
+        "priorities": {str(level): name for level, name in reasons.PRIORITY_LABELS.items()},
     }
 
 
@@ -103,15 +104,15 @@ def _session_body(session: staff_auth.Session) -> dict[str, Any]:
 async def login(body: LoginBody, request: Request, response: Response, services: ServicesDep) -> dict[str, Any]:
     # Throttled before the password is hashed, keyed on the name as the lookup reads it.
     client = request.client.host if request.client else "unknown"
-    account = staff_auth.normalise_username(body.username)
+    account = staff_accounts.normalise_username(body.username)
     wait = services.login_throttle.begin(client, account)
     if wait > 0:
         raise RateLimitedError(login_throttle.refusal(wait), retry_after_s=wait)
-    session = await services.store.run(staff_auth.login, services.store, body.username, body.password)
+    session = await services.store.run(staff_sessions.login, services.store, body.username, body.password)
     services.login_throttle.succeeded(client, account)
     secure = services.settings.environment == "production" or services.settings.public_url.startswith("https")
     response.set_cookie(
-        SESSION_COOKIE, session.id, max_age=int(staff_auth.SESSION_TTL.total_seconds()),
+        SESSION_COOKIE, session.id, max_age=int(staff_sessions.SESSION_TTL.total_seconds()),
         httponly=True, samesite="strict", secure=secure, path="/",
     )
     return _session_body(session)
@@ -125,7 +126,7 @@ async def me(request: Request, _: StaffDep) -> dict[str, Any]:
 @api.post("/logout", responses=error_responses(401, 403))
 async def logout(request: Request, response: Response, services: ServicesDep,
                  _: Annotated[StaffUser, Depends(require_staff())]) -> dict[str, bool]:
-    await services.store.run(staff_auth.logout, services.store, request.state.staff_session)
+    await services.store.run(staff_sessions.logout, services.store, request.state.staff_session)
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
     return {"ok": True}
 
@@ -133,7 +134,8 @@ async def logout(request: Request, response: Response, services: ServicesDep,
 # ---- queue and tickets ----------------------------------------------------------------
 def _queue(services: Services) -> dict[str, Any]:
     with services.store.connect() as conn:
-        return {"open": services.handoff.queue(conn), "recent": services.handoff.recent(conn)}
+        now = services.handoff.clock()
+        return {"open": views.queue(conn, now), "recent": views.recent(conn, now)}
 
 
 @api.get("/queue", responses=error_responses(401, 403))
@@ -150,7 +152,7 @@ async def canned(_: StaffDep) -> dict[str, Any]:
 def _detail(services: Services, ticket_id: str, user: StaffUser) -> dict[str, Any]:
     now = services.handoff.clock()
     with services.store.begin() as conn:
-        detail = services.handoff.detail(conn, ticket_id, user)  # call-back details only to the holder
+        detail = views.detail(conn, ticket_id, now, user)  # call-back details only to the holder
         services.handoff.record_view(conn, ticket_id, user, now)
     return detail
 
@@ -285,7 +287,7 @@ async def _staff_stream(services: Services, broker: pubsub.LocalBroker, session_
             poke = await subscription.get(HEARTBEAT_S)
             if poke is None:
                 # Quiet for a while: is the session still valid (not expired, not logged out)?
-                if await services.store.run(staff_auth.lookup, services.store, session_id) is None:
+                if await services.store.run(staff_sessions.lookup, services.store, session_id) is None:
                     yield sse("logged_out", {})
                     return
                 yield ": keep-alive\n\n"
@@ -297,7 +299,7 @@ async def _staff_stream(services: Services, broker: pubsub.LocalBroker, session_
 @api.get("/events", response_class=EventStream, responses=event_stream_responses(401, 403))
 async def staff_events(request: Request, services: ServicesDep, _: StaffDep) -> StreamingResponse:
     broker = await pubsub.broker_for(services)
-    session: staff_auth.Session = request.state.staff_session
+    session: staff_sessions.Session = request.state.staff_session
     return StreamingResponse(_staff_stream(services, broker, session.id), media_type="text/event-stream",
                              headers=STREAM_HEADERS)
 

@@ -31,14 +31,14 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from gateway import basis, basis_export, basis_queries, explain, retention
+from gateway import audit_trail, basis, basis_export, basis_queries, explain, retention
 from gateway.auth import new_id
 from gateway.deps import ConversationDep, ServicesDep
 from gateway.errors import GatewayError, NotFoundError
 from gateway.schemas import IsoDate, IsoDateTime, error_responses, file_responses
 from gateway.services import Services
-from gateway.staff_auth import StaffUser, require_staff
-from gateway.staff_auth import audit as audit_event
+from gateway.staff_accounts import StaffUser
+from gateway.staff_sessions import require_staff
 from gateway.store import basis_records, feedback, utcnow
 
 logger = logging.getLogger(__name__)
@@ -251,7 +251,7 @@ def _export(services: Services, filters: basis_queries.RecordFilter, fmt: str, a
         except basis_queries.ExportTooLargeError as exc:
             raise GatewayError(str(exc)) from exc
         body = basis_queries.to_jsonl(items) if fmt == "jsonl" else basis_queries.to_csv(items)
-        audit_event(conn, actor, "audit.export", fmt,
+        audit_trail.record(conn, actor, "audit.export", fmt,
                     {"filters": filters.as_dict(), "records": len(items)})
     return body, len(items)
 
@@ -313,7 +313,7 @@ def _verify(services: Services, conversation_id: str | None, actor: str) -> dict
     with services.store.connect() as conn:
         result = basis_queries.verify(conn, conversation_id)
     with services.store.begin() as conn:
-        audit_event(conn, actor, "audit.verify", conversation_id,
+        audit_trail.record(conn, actor, "audit.verify", conversation_id,
                     {"ok": result.ok, "conversations": result.checked, "broken": len(result.broken)})
     return result.as_dict()
 

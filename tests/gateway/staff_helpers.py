@@ -60,7 +60,7 @@ def settings_for(tmp_path: Path, **overrides: Any) -> Any:
 
 
 def make_staff(store: Any, username: str = "anna", display_name: str = "Anna", role: str = "staff") -> Any:
-    from gateway.staff_auth import create_user
+    from gateway.staff_accounts import create_user
 
     return create_user(store, username, display_name, role, PASSWORD)
 

@@ -6,7 +6,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from gateway import explain, handoff_reasons, safety
+from gateway import explain, safety
+from gateway.handoff import reasons as handoff_reasons
 from tests.gateway.staff_helpers import RasaRecorder, make_staff, staff_login, start_conversation
 
 ROOT = Path(__file__).resolve().parents[2]

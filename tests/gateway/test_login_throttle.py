@@ -12,7 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from gateway import staff_auth
+from gateway import staff_accounts
 from gateway.login_throttle import LoginThrottle
 from gateway.store import audit_events
 from tests.gateway.staff_helpers import PASSWORD, make_staff
@@ -70,12 +70,12 @@ def throttled(client: httpx.AsyncClient, clock: Clock) -> None:
 async def test_spelling_variants_of_one_name_share_one_budget_and_cost_no_argon2_when_throttled(
     gateway_factory: Any, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    hasher = CountingHasher(staff_auth._hasher)
-    monkeypatch.setattr(staff_auth, "_hasher", hasher)
+    hasher = CountingHasher(staff_accounts._hasher)
+    monkeypatch.setattr(staff_accounts, "_hasher", hasher)
     async with gateway_factory() as client:
         throttled(client, clock)
         make_staff(client.app.state.services.store)
-        assert staff_auth.normalise_username(VARIANTS[3]) == "anna"
+        assert staff_accounts.normalise_username(VARIANTS[3]) == "anna"
 
         answers = [await login(client, name) for name in VARIANTS * 2]
         assert [a.status_code for a in answers[:5]] == [401] * 5  # five free guesses in all

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from gateway import staff_auth
+from gateway import staff_sessions as sessions
 from gateway.store import Store, audit_events, messages, staff_sessions, staff_users
 from tests.gateway.staff_helpers import (
     PASSWORD,
@@ -65,7 +65,7 @@ async def test_login_sets_a_strict_httponly_cookie_and_wrong_password_is_refused
             stored = conn.execute(select(staff_sessions.c.id_hash)).scalars().all()
             password_hash = conn.execute(select(staff_users.c.password_hash)).scalar_one()
         session_id = client.cookies["staff_session"]
-        assert session_id not in stored and staff_auth.hash_session_id(session_id) in stored
+        assert session_id not in stored and sessions.hash_session_id(session_id) in stored
         assert password_hash.startswith("$argon2id$")
         assert ("anna", "staff.login_failed") in audit_actions(client)
         assert ("anna", "staff.login") in audit_actions(client)
@@ -109,10 +109,10 @@ async def test_expired_and_logged_out_sessions_stop_working(gateway_factory: Any
     async with gateway_factory() as client:
         store = store_of(client)
         make_staff(store)
-        session = staff_auth.login(store, "anna", PASSWORD)
-        assert staff_auth.lookup(store, session.id) is not None
+        session = sessions.login(store, "anna", PASSWORD)
+        assert sessions.lookup(store, session.id) is not None
         later = session.expires_at + timedelta(seconds=1)
-        assert staff_auth.lookup(store, session.id, now=later) is None
+        assert sessions.lookup(store, session.id, now=later) is None
 
         await staff_login(client)
         assert (await client.post("/staff/api/logout")).status_code == 200
@@ -136,7 +136,7 @@ def test_staff_user_command_creates_an_account(tmp_path: Path) -> None:
     assert short.returncode == 2 and "at least 12" in short.stderr
 
     store = Store(f"sqlite:///{tmp_path / 'gateway.db'}")
-    assert staff_auth.login(store, "bo", PASSWORD).user.display_name == "Bo på Kontaktcenter"
+    assert sessions.login(store, "bo", PASSWORD).user.display_name == "Bo på Kontaktcenter"
     store.dispose()
 
 

@@ -1,4 +1,7 @@
-"""The handoff queue: tickets that hand a conversation to contact-center staff.
+"""Handoff tickets: the state machine and the commands that change it (open, escalate,
+claim, release, note, reply, close, call-back request), and the status the citizen sees.
+
+The console's read models are in ``views``, opening hours in ``hours``, reasons in ``reasons``.
 
 A ticket is opened by a citizen turn (``turn.py`` step 9) and is *open* while its status is
 ``waiting`` (in the queue), ``active`` (a staff member has claimed it) or ``after_hours``
@@ -23,35 +26,26 @@ else see that a call-back was asked for. They are deleted with the ticket (``ret
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
+from gateway import audit_trail
 from gateway.auth import new_id
 from gateway.conversations import append_messages, from_mapping
 from gateway.errors import ConflictError, NotFoundError
-from gateway.handoff_reasons import ACUTE_REASONS, priority_for
-from gateway.staff_auth import StaffUser, audit
-from gateway.store import (
-    audit_events,
-    handoff_tickets,
-    messages,
-    staff_users,
-    ticket_notes,
-    utcnow,
-)
+from gateway.handoff.hours import OpeningHours
+from gateway.handoff.reasons import ACUTE_REASONS, priority_for
+from gateway.staff_accounts import StaffUser, display_name
+from gateway.store import audit_events, aware, handoff_tickets, staff_users, ticket_notes, utcnow
 
 logger = logging.getLogger(__name__)
 
 OPEN_STATUSES = ("waiting", "active", "after_hours")
 QUEUED = ("waiting", "after_hours")
-DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 # Outcomes staff choose when they close a ticket (Swedish labels for the console).
 OUTCOMES: dict[str, str] = {
     "resolved": "Besvarat",
@@ -61,47 +55,6 @@ OUTCOMES: dict[str, str] = {
     "returned_to_bot": "Tillbaka till assistenten",
     "other": "Annat",
 }
-
-
-class OpeningHoursError(ValueError):
-    pass
-
-
-@dataclass(frozen=True)
-class OpeningHours:
-    """Weekly opening hours such as ``mon-fri 08:00-17:00``."""
-
-    days: frozenset[int]
-    start: time
-    end: time
-    zone: ZoneInfo
-
-    @classmethod
-    def parse(cls, spec: str, timezone: str = "Europe/Stockholm") -> OpeningHours:
-        match = re.fullmatch(
-            r"\s*(mon|tue|wed|thu|fri|sat|sun)(?:-(mon|tue|wed|thu|fri|sat|sun))?\s+"
-            r"(\d\d):(\d\d)-(\d\d):(\d\d)\s*",
-            spec.lower(),
-        )
-        if not match:
-            raise OpeningHoursError(
-                f"Opening hours '{spec}' are not understood. Use e.g. 'mon-fri 08:00-17:00'."
-            )
-        first = DAYS.index(match.group(1))
-        last = DAYS.index(match.group(2) or match.group(1))
-        days = frozenset(range(first, last + 1))
-        start = time(int(match.group(3)), int(match.group(4)))
-        end = time(int(match.group(5)), int(match.group(6)))
-        return cls(days, start, end, ZoneInfo(timezone))
-
-    def is_open(self, moment: datetime) -> bool:
-        local = moment.astimezone(self.zone)
-        return local.weekday() in self.days and self.start <= local.time() < self.end
-
-
-def aware(moment: datetime) -> datetime:
-    """SQLite returns naive datetimes; everything here is stored in UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=utcnow().tzinfo)
 
 
 class HandoffQueue:
@@ -170,7 +123,7 @@ class HandoffQueue:
             reasoning.setdefault("reason_before", ticket.reason)
             values["reason"] = mark["reason"]
         conn.execute(update(handoff_tickets).where(handoff_tickets.c.id == ticket.id).values(**values))
-        audit(conn, "citizen", "ticket.escalate", ticket.id,
+        audit_trail.record(conn, "citizen", "ticket.escalate", ticket.id,
               {"reason": mark["reason"], "detected_by": mark.get("detected_by"), "pattern": mark.get("pattern"),
                "priority_before": ticket.priority, "status": ticket.status,
                "message_id": mark.get("message_id")}, now)
@@ -238,115 +191,6 @@ class HandoffQueue:
             raise NotFoundError(f"Ärendet '{ticket_id[:64]}' finns inte.")
         return row
 
-    def queue(self, conn: Connection) -> list[dict[str, Any]]:
-        """Open tickets, most urgent first, then longest waiting."""
-        rows = conn.execute(
-            select(handoff_tickets, staff_users.c.display_name.label("claimed_by_name"))
-            .outerjoin(staff_users, staff_users.c.id == handoff_tickets.c.claimed_by)
-            .where(handoff_tickets.c.status.in_(OPEN_STATUSES))
-            .order_by(handoff_tickets.c.priority, handoff_tickets.c.created_at)
-        ).all()
-        last = self._last_citizen_message(conn, [r.conversation_id for r in rows])
-        now = self.clock()
-        return [self._summary(r, now, last.get(r.conversation_id)) for r in rows]
-
-    def recent(self, conn: Connection, limit: int = 20) -> list[dict[str, Any]]:
-        rows = conn.execute(
-            select(handoff_tickets, staff_users.c.display_name.label("claimed_by_name"))
-            .outerjoin(staff_users, staff_users.c.id == handoff_tickets.c.claimed_by)
-            .where(handoff_tickets.c.status == "closed")
-            .order_by(handoff_tickets.c.closed_at.desc())
-            .limit(limit)
-        ).all()
-        now = self.clock()
-        return [self._summary(r, now, None) for r in rows]
-
-    def _summary(self, row: Any, now: datetime, last_message: datetime | None) -> dict[str, Any]:
-        created = aware(row.created_at)
-        return {
-            "id": row.id,
-            "conversation_id": row.conversation_id,
-            "reason": row.reason,
-            "priority": row.priority,
-            "language": row.language,
-            "status": row.status,
-            "created_at": created.isoformat(),
-            "waiting_seconds": max(0, int((now - created).total_seconds())),
-            "claimed_by": row.claimed_by,
-            "claimed_by_name": row.claimed_by_name,
-            "callback_requested": bool(row.callback),  # the details only in detail(), to the holder
-            "escalated_at": (row.reasoning or {}).get("escalated_at"),  # last danger sign while open
-            "outcome": row.outcome,
-            "closed_at": aware(row.closed_at).isoformat() if row.closed_at else None,
-            "last_citizen_message_at": last_message.isoformat() if last_message else None,
-        }
-
-    @staticmethod
-    def _last_citizen_message(conn: Connection, conversation_ids: list[str]) -> dict[str, datetime]:
-        if not conversation_ids:
-            return {}
-        rows = conn.execute(
-            select(messages.c.conversation_id, func.max(messages.c.created_at))
-            .where(messages.c.conversation_id.in_(conversation_ids), messages.c.role == "citizen")
-            .group_by(messages.c.conversation_id)
-        ).all()
-        return {cid: aware(at) for cid, at in rows if at is not None}
-
-    def detail(self, conn: Connection, ticket_id: str, viewer: StaffUser | None = None) -> dict[str, Any]:
-        """Everything the console shows for one ticket: reasoning, transcript (messages that
-        showed danger marked ``acute``), notes, history. The call-back details are there only
-        when ``viewer`` holds the ticket (has claimed it and it is active)."""
-        row = conn.execute(
-            select(handoff_tickets, staff_users.c.display_name.label("claimed_by_name"))
-            .outerjoin(staff_users, staff_users.c.id == handoff_tickets.c.claimed_by)
-            .where(handoff_tickets.c.id == ticket_id)
-        ).first()
-        if row is None:
-            raise NotFoundError(f"Ärendet '{ticket_id[:64]}' finns inte.")
-        transcript = conn.execute(
-            select(messages).where(messages.c.conversation_id == row.conversation_id).order_by(messages.c.seq)
-        ).all()
-        notes = conn.execute(
-            select(ticket_notes).where(ticket_notes.c.ticket_id == ticket_id).order_by(ticket_notes.c.id)
-        ).all()
-        history = conn.execute(
-            select(audit_events)
-            .where(audit_events.c.target == ticket_id, audit_events.c.action != "ticket.view")
-            .order_by(audit_events.c.id)
-        ).all()
-        holder = viewer is not None and row.status == "active" and row.claimed_by == viewer.id
-        acute = {str(mark.get("message_id")): mark for mark in (row.reasoning or {}).get("acute_messages") or []}
-        return {
-            "ticket": {**self._summary(row, self.clock(), None), "reasoning": row.reasoning,
-                       "callback": row.callback if holder else None},
-            "messages": [
-                {
-                    "id": m.id,
-                    "seq": m.seq,
-                    "role": m.role,
-                    "text": m.text,
-                    "text_sv": m.text_sv,
-                    "language": m.language,
-                    "machine_translated": bool(m.machine_translated),
-                    "author": m.author,
-                    "source": m.source,
-                    "created_at": aware(m.created_at).isoformat(),
-                    "acute": ({"reason": acute[m.id].get("reason"), "detected_by": acute[m.id].get("detected_by")}
-                              if m.id in acute else None),
-                }
-                for m in transcript
-            ],
-            "notes": [
-                {"id": n.id, "author": n.author, "text": n.text, "created_at": aware(n.created_at).isoformat()}
-                for n in notes
-            ],
-            "history": [
-                {"actor": h.actor, "action": h.action, "detail": h.detail,
-                 "created_at": aware(h.created_at).isoformat()}
-                for h in history
-            ],
-        }
-
     def record_view(self, conn: Connection, ticket_id: str, user: StaffUser, now: datetime) -> None:
         """Audit that ``user`` read the transcript (at most once per 10 minutes per ticket)."""
         recent = conn.execute(
@@ -358,7 +202,7 @@ class HandoffQueue:
             ).limit(1)
         ).first()
         if recent is None:
-            audit(conn, user.username, "ticket.view", ticket_id, None, now)
+            audit_trail.record(conn, user.username, "ticket.view", ticket_id, None, now)
 
     def claim(
         self, conn: Connection, ticket_id: str, user: StaffUser, notice: list[dict[str, Any]], now: datetime
@@ -370,13 +214,13 @@ class HandoffQueue:
         if ticket.status == "active":
             if ticket.claimed_by == user.id:
                 return []
-            raise ConflictError(f"Ärendet har redan tagits av {self._name(conn, ticket.claimed_by)}.")
+            raise ConflictError(f"Ärendet har redan tagits av {display_name(conn, ticket.claimed_by)}.")
         conn.execute(
             update(handoff_tickets)
             .where(handoff_tickets.c.id == ticket_id)
             .values(status="active", claimed_by=user.id, claimed_at=now)
         )
-        audit(conn, user.username, "ticket.claim", ticket_id, {"waited_s": self._waited(ticket, now)}, now)
+        audit_trail.record(conn, user.username, "ticket.claim", ticket_id, {"waited_s": self._waited(ticket, now)}, now)
         return self.add_messages(conn, ticket.conversation_id, [{"role": "system", **n} for n in notice], now)
 
     def release(self, conn: Connection, ticket_id: str, user: StaffUser, now: datetime) -> Any:
@@ -388,7 +232,7 @@ class HandoffQueue:
             .values(status="waiting" if self.hours.is_open(now) else "after_hours",
                     claimed_by=None, claimed_at=None)
         )
-        audit(conn, user.username, "ticket.release", ticket_id, None, now)
+        audit_trail.record(conn, user.username, "ticket.release", ticket_id, None, now)
         return ticket
 
     def add_note(self, conn: Connection, ticket_id: str, user: StaffUser, text: str, now: datetime) -> None:
@@ -396,7 +240,7 @@ class HandoffQueue:
         conn.execute(
             insert(ticket_notes).values(ticket_id=ticket_id, author=user.display_name, text=text, created_at=now)
         )
-        audit(conn, user.username, "ticket.note", ticket_id, {"chars": len(text)}, now)
+        audit_trail.record(conn, user.username, "ticket.note", ticket_id, {"chars": len(text)}, now)
 
     def reply(
         self, conn: Connection, ticket_id: str, user: StaffUser, text_sv: str,
@@ -409,7 +253,7 @@ class HandoffQueue:
             role = item.get("role", "staff")
             rows.append({**item, "role": role, "author": user.display_name if role == "staff" else None})
         stored = self.add_messages(conn, ticket.conversation_id, rows, now)
-        audit(conn, user.username, "ticket.reply", ticket_id,
+        audit_trail.record(conn, user.username, "ticket.reply", ticket_id,
               {"message_id": stored[0]["id"], "language": rendered[0]["language"],
                "machine_translated": rendered[0]["machine_translated"]}, now)
         return stored
@@ -425,7 +269,7 @@ class HandoffQueue:
         if ticket.status == "closed":
             raise ConflictError("Ärendet är redan avslutat.")
         if ticket.status == "active" and ticket.claimed_by != user.id and user.role != "admin":
-            raise ConflictError(f"Ärendet hanteras av {self._name(conn, ticket.claimed_by)}.")
+            raise ConflictError(f"Ärendet hanteras av {display_name(conn, ticket.claimed_by)}.")
         conn.execute(
             update(handoff_tickets)
             .where(handoff_tickets.c.id == ticket_id)
@@ -433,7 +277,7 @@ class HandoffQueue:
                     claimed_by=ticket.claimed_by or user.id, claimed_at=ticket.claimed_at or now)
         )
         stored = self.add_messages(conn, ticket.conversation_id, [{"role": "system", **n} for n in notice], now)
-        audit(conn, user.username, "ticket.close", ticket_id, {"outcome": outcome}, now)
+        audit_trail.record(conn, user.username, "ticket.close", ticket_id, {"outcome": outcome}, now)
         return stored
 
     def request_callback(
@@ -451,7 +295,7 @@ class HandoffQueue:
             .where(handoff_tickets.c.id == ticket.id)
             .values(callback={**details, "requested_at": now.isoformat()})
         )
-        audit(conn, "citizen", "ticket.callback_requested", ticket.id, None, now)
+        audit_trail.record(conn, "citizen", "ticket.callback_requested", ticket.id, None, now)
         return self.add_messages(conn, conversation_id, [{"role": "system", **n} for n in notice], now)
 
     # ---- helpers ------------------------------------------------------------------------
@@ -462,13 +306,8 @@ class HandoffQueue:
         if ticket.status != "active":
             raise ConflictError("Ta ärendet först (knappen \"Ta ärendet\").")
         if ticket.claimed_by != user.id:
-            raise ConflictError(f"Ärendet hanteras av {self._name(conn, ticket.claimed_by)}.")
+            raise ConflictError(f"Ärendet hanteras av {display_name(conn, ticket.claimed_by)}.")
         return ticket
-
-    @staticmethod
-    def _name(conn: Connection, user_id: str | None) -> str:
-        name = conn.execute(select(staff_users.c.display_name).where(staff_users.c.id == user_id)).scalar()
-        return str(name or "en kollega")
 
     @staticmethod
     def _waited(ticket: Any, now: datetime) -> int:

@@ -1,0 +1,149 @@
+"""The console's read models of the handoff queue: the open queue, recently closed tickets
+and everything shown for one ticket. Read only; the changes are in ``tickets``.
+
+The call-back details (name, number, preferred time) appear only in :func:`detail`, and
+only for the staff member who holds the ticket; summaries say that a call-back was asked for.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, TypedDict
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection, Row
+from sqlalchemy.sql import Select
+
+from gateway.errors import NotFoundError
+from gateway.handoff.tickets import OPEN_STATUSES
+from gateway.staff_accounts import StaffUser
+from gateway.store import audit_events, aware, handoff_tickets, messages, staff_users, ticket_notes
+
+
+class TicketSummary(TypedDict):
+    id: str
+    conversation_id: str
+    reason: str
+    priority: int
+    language: str
+    status: str
+    created_at: str
+    waiting_seconds: int
+    claimed_by: str | None
+    claimed_by_name: str | None
+    callback_requested: bool
+    escalated_at: str | None
+    outcome: str | None
+    closed_at: str | None
+    last_citizen_message_at: str | None
+
+
+def _with_holder() -> Select[Any]:
+    return select(handoff_tickets, staff_users.c.display_name.label("claimed_by_name")).outerjoin(
+        staff_users, staff_users.c.id == handoff_tickets.c.claimed_by
+    )
+
+
+def queue(conn: Connection, now: datetime) -> list[TicketSummary]:
+    """Open tickets, most urgent first, then longest waiting."""
+    rows = conn.execute(
+        _with_holder()
+        .where(handoff_tickets.c.status.in_(OPEN_STATUSES))
+        .order_by(handoff_tickets.c.priority, handoff_tickets.c.created_at)
+    ).all()
+    last = _last_citizen_message(conn, [r.conversation_id for r in rows])
+    return [summary(r, now, last.get(r.conversation_id)) for r in rows]
+
+
+def recent(conn: Connection, now: datetime, limit: int = 20) -> list[TicketSummary]:
+    """The most recently closed tickets, newest first."""
+    rows = conn.execute(
+        _with_holder()
+        .where(handoff_tickets.c.status == "closed")
+        .order_by(handoff_tickets.c.closed_at.desc())
+        .limit(limit)
+    ).all()
+    return [summary(r, now, None) for r in rows]
+
+
+def summary(row: Row[Any], now: datetime, last_message: datetime | None) -> TicketSummary:
+    created = aware(row.created_at)
+    return {
+        "id": row.id,
+        "conversation_id": row.conversation_id,
+        "reason": row.reason,
+        "priority": row.priority,
+        "language": row.language,
+        "status": row.status,
+        "created_at": created.isoformat(),
+        "waiting_seconds": max(0, int((now - created).total_seconds())),
+        "claimed_by": row.claimed_by,
+        "claimed_by_name": row.claimed_by_name,
+        "callback_requested": bool(row.callback),  # the details only in detail(), to the holder
+        "escalated_at": (row.reasoning or {}).get("escalated_at"),  # last danger sign while open
+        "outcome": row.outcome,
+        "closed_at": aware(row.closed_at).isoformat() if row.closed_at else None,
+        "last_citizen_message_at": last_message.isoformat() if last_message else None,
+    }
+
+
+def _last_citizen_message(conn: Connection, conversation_ids: list[str]) -> dict[str, datetime]:
+    if not conversation_ids:
+        return {}
+    rows = conn.execute(
+        select(messages.c.conversation_id, func.max(messages.c.created_at))
+        .where(messages.c.conversation_id.in_(conversation_ids), messages.c.role == "citizen")
+        .group_by(messages.c.conversation_id)
+    ).all()
+    return {cid: aware(at) for cid, at in rows if at is not None}
+
+
+def detail(conn: Connection, ticket_id: str, now: datetime, viewer: StaffUser | None = None) -> dict[str, Any]:
+    """Everything the console shows for one ticket: reasoning, transcript (messages that
+    showed danger marked ``acute``), notes, history. The call-back details are there only
+    when ``viewer`` holds the ticket (has claimed it and it is active)."""
+    row = conn.execute(_with_holder().where(handoff_tickets.c.id == ticket_id)).first()
+    if row is None:
+        raise NotFoundError(f"Ärendet '{ticket_id[:64]}' finns inte.")
+    transcript = conn.execute(
+        select(messages).where(messages.c.conversation_id == row.conversation_id).order_by(messages.c.seq)
+    ).all()
+    notes = conn.execute(
+        select(ticket_notes).where(ticket_notes.c.ticket_id == ticket_id).order_by(ticket_notes.c.id)
+    ).all()
+    history = conn.execute(
+        select(audit_events)
+        .where(audit_events.c.target == ticket_id, audit_events.c.action != "ticket.view")
+        .order_by(audit_events.c.id)
+    ).all()
+    holder = viewer is not None and row.status == "active" and row.claimed_by == viewer.id
+    acute = {str(mark.get("message_id")): mark for mark in (row.reasoning or {}).get("acute_messages") or []}
+    return {
+        "ticket": {**summary(row, now, None), "reasoning": row.reasoning,
+                   "callback": row.callback if holder else None},
+        "messages": [
+            {
+                "id": m.id,
+                "seq": m.seq,
+                "role": m.role,
+                "text": m.text,
+                "text_sv": m.text_sv,
+                "language": m.language,
+                "machine_translated": bool(m.machine_translated),
+                "author": m.author,
+                "source": m.source,
+                "created_at": aware(m.created_at).isoformat(),
+                "acute": ({"reason": acute[m.id].get("reason"), "detected_by": acute[m.id].get("detected_by")}
+                          if m.id in acute else None),
+            }
+            for m in transcript
+        ],
+        "notes": [
+            {"id": n.id, "author": n.author, "text": n.text, "created_at": aware(n.created_at).isoformat()}
+            for n in notes
+        ],
+        "history": [
+            {"actor": h.actor, "action": h.action, "detail": h.detail,
+             "created_at": aware(h.created_at).isoformat()}
+            for h in history
+        ],
+    }
