@@ -26,12 +26,12 @@ else see that a call-back was asked for. They are deleted with the ticket (``ret
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol, cast
 
 from sqlalchemy import and_, func, insert, or_, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Row
 
 from gateway import audit_trail
 from gateway.auth import new_id
@@ -57,13 +57,53 @@ OUTCOMES: dict[str, str] = {
 }
 
 
+class Ticket(Protocol):
+    """A ``handoff_tickets`` row as read here (``gateway.store``)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def conversation_id(self) -> str: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def priority(self) -> int: ...
+    @property
+    def language(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def reasoning(self) -> dict[str, Any] | None: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def claimed_by(self) -> str | None: ...
+    @property
+    def claimed_at(self) -> datetime | None: ...
+    @property
+    def closed_at(self) -> datetime | None: ...
+    @property
+    def outcome(self) -> str | None: ...
+    @property
+    def callback(self) -> dict[str, str | None] | None: ...
+
+
+# Messages the citizen is sent (``handoff_texts``) and as ``conversations.append_messages`` stored them.
+Notice = Sequence[Mapping[str, object]]
+StoredMessages = list[dict[str, Any]]
+
+
+def _ticket(row: Row[Any]) -> Ticket:
+    return cast(Ticket, row)
+
+
 class HandoffQueue:
     def __init__(self, hours: OpeningHours, clock: Callable[[], datetime] = utcnow) -> None:
         self.hours = hours
         self.clock = clock
 
     # ---- tickets as the citizen turn sees them ---------------------------------------
-    def open_ticket(self, conn: Connection, conversation_id: str, lock: bool = False) -> Any | None:
+    def open_ticket(self, conn: Connection, conversation_id: str, lock: bool = False) -> Ticket | None:
         query = (
             select(handoff_tickets)
             .where(
@@ -73,7 +113,8 @@ class HandoffQueue:
             .order_by(handoff_tickets.c.created_at.desc())
             .limit(1)
         )
-        return conn.execute(query.with_for_update() if lock else query).first()
+        row = conn.execute(query.with_for_update() if lock else query).first()
+        return _ticket(row) if row is not None else None
 
     def create(
         self,
@@ -83,9 +124,9 @@ class HandoffQueue:
         reason: str,
         acute: bool,
         language: str,
-        reasoning: dict[str, Any],
+        reasoning: Mapping[str, object],
         now: datetime,
-    ) -> Any:
+    ) -> Ticket:
         existing = self.open_ticket(conn, conversation_id)
         if existing is not None:
             return existing
@@ -104,9 +145,9 @@ class HandoffQueue:
             )
         )
         logger.info("handoff: ticket %s reason=%s language=%s", ticket_id, reason, language)
-        return conn.execute(select(handoff_tickets).where(handoff_tickets.c.id == ticket_id)).one()
+        return _ticket(conn.execute(select(handoff_tickets).where(handoff_tickets.c.id == ticket_id)).one())
 
-    def escalate(self, conn: Connection, ticket: Any, mark: dict[str, Any], now: datetime) -> Any:
+    def escalate(self, conn: Connection, ticket: Ticket, mark: Mapping[str, object], now: datetime) -> Ticket:
         """A danger sign in a message while ``ticket`` is open: the ticket becomes acute
         (priority 0: first in the queue, after acute tickets that waited longer), ``mark``
         (``message_id``, ``reason``, ``detected_by``, ``pattern``; never the citizen's words)
@@ -118,7 +159,7 @@ class HandoffQueue:
         marks.append({**mark, "at": now.isoformat()})
         reasoning["acute_messages"] = marks
         reasoning["escalated_at"] = now.isoformat()
-        values: dict[str, Any] = {"priority": 0, "reasoning": reasoning}
+        values: dict[str, object] = {"priority": 0, "reasoning": reasoning}
         if ticket.reason not in ACUTE_REASONS:
             reasoning.setdefault("reason_before", ticket.reason)
             values["reason"] = mark["reason"]
@@ -129,9 +170,9 @@ class HandoffQueue:
                "message_id": mark.get("message_id")}, now)
         logger.warning("handoff: ticket %s escalated to acute reason=%s status=%s priority_before=%s",
                        ticket.id, mark["reason"], ticket.status, ticket.priority)
-        return conn.execute(select(handoff_tickets).where(handoff_tickets.c.id == ticket.id)).one()
+        return _ticket(conn.execute(select(handoff_tickets).where(handoff_tickets.c.id == ticket.id)).one())
 
-    def position(self, conn: Connection, ticket: Any) -> int | None:
+    def position(self, conn: Connection, ticket: Ticket) -> int | None:
         if ticket.status not in QUEUED:
             return None
         ahead = conn.execute(
@@ -150,7 +191,7 @@ class HandoffQueue:
         ).scalar_one()
         return int(ahead) + 1
 
-    def status(self, conn: Connection, ticket: Any | None) -> dict[str, Any] | None:
+    def status(self, conn: Connection, ticket: Ticket | None) -> dict[str, Any] | None:
         """What the citizen's widget shows. A queued ticket reads ``after_hours`` whenever
         the contact centre is closed (someone calls back), ``waiting`` while it is open."""
         if ticket is None:
@@ -184,12 +225,12 @@ class HandoffQueue:
         return self.status(conn, ticket)
 
     # ---- the staff side -----------------------------------------------------------------
-    def get(self, conn: Connection, ticket_id: str, lock: bool = False) -> Any:
+    def get(self, conn: Connection, ticket_id: str, lock: bool = False) -> Ticket:
         query = select(handoff_tickets).where(handoff_tickets.c.id == ticket_id)
         row = conn.execute(query.with_for_update() if lock else query).first()
         if row is None:
             raise NotFoundError(f"Ärendet '{ticket_id[:64]}' finns inte.")
-        return row
+        return _ticket(row)
 
     def record_view(self, conn: Connection, ticket_id: str, user: StaffUser, now: datetime) -> None:
         """Audit that ``user`` read the transcript (at most once per 10 minutes per ticket)."""
@@ -205,8 +246,8 @@ class HandoffQueue:
             audit_trail.record(conn, user.username, "ticket.view", ticket_id, None, now)
 
     def claim(
-        self, conn: Connection, ticket_id: str, user: StaffUser, notice: list[dict[str, Any]], now: datetime
-    ) -> list[dict[str, Any]]:
+        self, conn: Connection, ticket_id: str, user: StaffUser, notice: Notice, now: datetime
+    ) -> StoredMessages:
         """Take a queued ticket; the citizen is told who answers. Claiming twice is a no-op."""
         ticket = self.get(conn, ticket_id, lock=True)
         if ticket.status == "closed":
@@ -223,7 +264,7 @@ class HandoffQueue:
         audit_trail.record(conn, user.username, "ticket.claim", ticket_id, {"waited_s": self._waited(ticket, now)}, now)
         return self.add_messages(conn, ticket.conversation_id, [{"role": "system", **n} for n in notice], now)
 
-    def release(self, conn: Connection, ticket_id: str, user: StaffUser, now: datetime) -> Any:
+    def release(self, conn: Connection, ticket_id: str, user: StaffUser, now: datetime) -> Ticket:
         """Put a claimed ticket back in the queue (keeps its place by creation time)."""
         ticket = self._own(conn, ticket_id, user)
         conn.execute(
@@ -244,8 +285,8 @@ class HandoffQueue:
 
     def reply(
         self, conn: Connection, ticket_id: str, user: StaffUser, text_sv: str,
-        rendered: list[dict[str, Any]], now: datetime,
-    ) -> list[dict[str, Any]]:
+        rendered: Notice, now: datetime,
+    ) -> StoredMessages:
         """Store a staff reply (``rendered`` by :func:`staff_reply_texts`) for the citizen."""
         ticket = self._own(conn, ticket_id, user)
         rows = []
@@ -260,8 +301,8 @@ class HandoffQueue:
 
     def close(
         self, conn: Connection, ticket_id: str, user: StaffUser, outcome: str,
-        notice: list[dict[str, Any]], now: datetime,
-    ) -> list[dict[str, Any]]:
+        notice: Notice, now: datetime,
+    ) -> StoredMessages:
         """Close with an outcome; ``returned_to_bot`` hands the conversation back to Rasa."""
         if outcome not in OUTCOMES:
             raise ConflictError(f"Utfallet '{outcome}' finns inte. Välj ett av: {', '.join(OUTCOMES)}.")
@@ -282,8 +323,8 @@ class HandoffQueue:
 
     def request_callback(
         self, conn: Connection, conversation_id: str, details: dict[str, str],
-        notice: list[dict[str, Any]], now: datetime,
-    ) -> list[dict[str, Any]]:
+        notice: Notice, now: datetime,
+    ) -> StoredMessages:
         ticket = self.open_ticket(conn, conversation_id, lock=True)
         if ticket is None:
             raise ConflictError(
@@ -299,7 +340,7 @@ class HandoffQueue:
         return self.add_messages(conn, conversation_id, [{"role": "system", **n} for n in notice], now)
 
     # ---- helpers ------------------------------------------------------------------------
-    def _own(self, conn: Connection, ticket_id: str, user: StaffUser) -> Any:
+    def _own(self, conn: Connection, ticket_id: str, user: StaffUser) -> Ticket:
         ticket = self.get(conn, ticket_id, lock=True)
         if ticket.status == "closed":
             raise ConflictError("Ärendet är avslutat. Invånaren pratar med assistenten igen.")
@@ -310,12 +351,12 @@ class HandoffQueue:
         return ticket
 
     @staticmethod
-    def _waited(ticket: Any, now: datetime) -> int:
+    def _waited(ticket: Ticket, now: datetime) -> int:
         return max(0, int((now - aware(ticket.created_at)).total_seconds()))
 
     @staticmethod
     def add_messages(
-        conn: Connection, conversation_id: str, items: list[dict[str, Any]], now: datetime
-    ) -> list[dict[str, Any]]:
+        conn: Connection, conversation_id: str, items: Notice, now: datetime
+    ) -> StoredMessages:
         """Append messages after the conversation's last one; returns them with id and seq."""
         return append_messages(conn, conversation_id, None, [from_mapping(item) for item in items], now)

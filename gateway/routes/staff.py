@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, TypeVar
 
 import anyio.to_thread
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from gateway import conversations, login_throttle, pubsub, staff_accounts, staff_sessions
@@ -29,9 +30,18 @@ from gateway.routes.events import HEARTBEAT_S, STREAM_HEADERS, message_out, sse
 from gateway.schemas import EventStream, error_responses, event_stream_responses
 from gateway.services import Services
 from gateway.staff_accounts import StaffUser
+from gateway.staff_schemas import (
+    ActionResult,
+    CannedOut,
+    Ok,
+    QueueOut,
+    SessionOut,
+    TicketDetail,
+)
 from gateway.staff_sessions import SESSION_COOKIE, require_staff
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 STATIC = Path(__file__).resolve().parent.parent / "staff"
 ASSETS = {"console.js": "text/javascript", "console.css": "text/css"}
@@ -88,8 +98,8 @@ async def console_asset(asset: str) -> FileResponse:
 
 
 # ---- session --------------------------------------------------------------------------
-def _session_body(session: staff_sessions.Session) -> dict[str, Any]:
-    return {
+def _session_body(session: staff_sessions.Session) -> SessionOut:
+    return SessionOut.model_validate({
         "user": session.user.as_dict(),
         "csrf_token": session.csrf_token,
         "expires_at": session.expires_at.isoformat(),
@@ -97,11 +107,11 @@ def _session_body(session: staff_sessions.Session) -> dict[str, Any]:
         # The console's labels come from here (gateway.handoff.reasons), not from its own copy.
         "reasons": {r.code: {"label": r.label, "priority": r.priority} for r in reasons.REASONS},
         "priorities": {str(level): name for level, name in reasons.PRIORITY_LABELS.items()},
-    }
+    })
 
 
 @api.post("/login", responses=error_responses(401, 413, 429))
-async def login(body: LoginBody, request: Request, response: Response, services: ServicesDep) -> dict[str, Any]:
+async def login(body: LoginBody, request: Request, response: Response, services: ServicesDep) -> SessionOut:
     # Throttled before the password is hashed, keyed on the name as the lookup reads it.
     client = request.client.host if request.client else "unknown"
     account = staff_accounts.normalise_username(body.username)
@@ -119,58 +129,58 @@ async def login(body: LoginBody, request: Request, response: Response, services:
 
 
 @api.get("/me", responses=error_responses(401))
-async def me(request: Request, _: StaffDep) -> dict[str, Any]:
+async def me(request: Request, _: StaffDep) -> SessionOut:
     return _session_body(request.state.staff_session)
 
 
 @api.post("/logout", responses=error_responses(401, 403))
 async def logout(request: Request, response: Response, services: ServicesDep,
-                 _: Annotated[StaffUser, Depends(require_staff())]) -> dict[str, bool]:
+                 _: Annotated[StaffUser, Depends(require_staff())]) -> Ok:
     await services.store.run(staff_sessions.logout, services.store, request.state.staff_session)
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
-    return {"ok": True}
+    return Ok(ok=True)
 
 
 # ---- queue and tickets ----------------------------------------------------------------
-def _queue(services: Services) -> dict[str, Any]:
+def _queue(services: Services) -> QueueOut:
     with services.store.connect() as conn:
         now = services.handoff.clock()
-        return {"open": views.queue(conn, now), "recent": views.recent(conn, now)}
+        return QueueOut.model_validate({"open": views.queue(conn, now), "recent": views.recent(conn, now)})
 
 
 @api.get("/queue", responses=error_responses(401, 403))
-async def queue(services: ServicesDep, _: StaffDep) -> dict[str, Any]:
+async def queue(services: ServicesDep, _: StaffDep) -> QueueOut:
     return await services.store.run(_queue, services)
 
 
 @api.get("/canned", responses=error_responses(401, 403))
-async def canned(_: StaffDep) -> dict[str, Any]:
-    replies: list[dict[str, str]] = json.loads((STATIC / "canned.json").read_text(encoding="utf-8"))
-    return {"replies": replies}
+async def canned(_: StaffDep) -> CannedOut:
+    replies = json.loads((STATIC / "canned.json").read_text(encoding="utf-8"))
+    return CannedOut.model_validate({"replies": replies})
 
 
-def _detail(services: Services, ticket_id: str, user: StaffUser) -> dict[str, Any]:
+def _detail(services: Services, ticket_id: str, user: StaffUser) -> TicketDetail:
     now = services.handoff.clock()
     with services.store.begin() as conn:
         detail = views.detail(conn, ticket_id, now, user)  # call-back details only to the holder
         services.handoff.record_view(conn, ticket_id, user, now)
-    return detail
+    return TicketDetail.model_validate(detail)
 
 
-def _swedish_for_staff(services: Services, detail: dict[str, Any]) -> None:
+def _swedish_for_staff(services: Services, detail: TicketDetail) -> None:
     """Citizen messages without a Swedish version (English is sent to Rasa as it is) get
     one for the console, machine-translated and labelled; nothing is stored."""
-    for message in detail["messages"]:
-        message["text_sv_machine"] = False
-        if message["role"] == "citizen" and not message["text_sv"] and message["language"] != "sv":
-            result = services.translator.to_swedish(message["text"], message["language"])
+    for message in detail.messages:
+        message.text_sv_machine = False
+        if message.role == "citizen" and not message.text_sv and message.language != "sv":
+            result = services.translator.to_swedish(message.text, message.language)
             if result.ok:
-                message["text_sv"] = result.text
-                message["text_sv_machine"] = True
+                message.text_sv = result.text
+                message.text_sv_machine = True
 
 
 @api.get("/tickets/{ticket_id}", responses=error_responses(401, 403, 404))
-async def ticket(ticket_id: str, services: ServicesDep, user: StaffDep) -> dict[str, Any]:
+async def ticket(ticket_id: str, services: ServicesDep, user: StaffDep) -> TicketDetail:
     detail = await services.store.run(_detail, services, ticket_id, user)
     await anyio.to_thread.run_sync(_swedish_for_staff, services, detail)
     return detail
@@ -186,14 +196,14 @@ def _language_of(services: Services, ticket_id: str) -> str:
         return conversations.language_of_ticket(conn, ticket_id)
 
 
-async def _in_ticket(services: Services, ticket_id: str, fn: Any, *args: Any) -> tuple[str, Any]:
-    """Run ``fn(conn, ticket_id, *args)`` in one transaction under the conversation's lock;
+async def _in_ticket(services: Services, ticket_id: str, fn: Callable[[Connection], T]) -> tuple[str, T]:
+    """Run ``fn(conn)`` in one transaction under the conversation's lock;
     retried once if a citizen message took the same position at the same moment elsewhere."""
     conversation_id = await services.store.run(_conversation_of, services, ticket_id)
 
-    def work() -> Any:
+    def work() -> T:
         with services.store.begin() as conn:
-            return fn(conn, ticket_id, *args)
+            return fn(conn)
 
     async with services.locks.get(conversation_id):
         for attempt in range(3):
@@ -205,38 +215,42 @@ async def _in_ticket(services: Services, ticket_id: str, fn: Any, *args: Any) ->
     raise AssertionError("unreachable")
 
 
-def _result(services: Services, conversation_id: str, stored: list[dict[str, Any]]) -> dict[str, Any]:
+def _result(services: Services, conversation_id: str, stored: Sequence[Mapping[str, object]]) -> ActionResult:
     with services.store.connect() as conn:
         status = services.handoff.latest_status(conn, conversation_id)
-    return {"handoff": status, "messages": [message_out(services, m) for m in stored]}
+    return ActionResult.model_validate(
+        {"handoff": status, "messages": [message_out(services, m) for m in stored]}
+    )
 
 
-@api.post("/tickets/{ticket_id}/claim", responses=TICKET_ERRORS)
-async def claim(ticket_id: str, services: ServicesDep, user: StaffDep) -> dict[str, Any]:
+@api.post("/tickets/{ticket_id}/claim", responses=TICKET_ERRORS, response_model_exclude_unset=True)
+async def claim(ticket_id: str, services: ServicesDep, user: StaffDep) -> ActionResult:
     language = await services.store.run(_language_of, services, ticket_id)
     notice = await anyio.to_thread.run_sync(
         lambda: citizen_texts(services.translator, "claimed", language, name=user.display_name)
     )
     now = services.handoff.clock()
-    cid, stored = await _in_ticket(services, ticket_id, services.handoff.claim, user, notice, now)
+    cid, stored = await _in_ticket(
+        services, ticket_id, lambda conn: services.handoff.claim(conn, ticket_id, user, notice, now))
     pubsub.notify(await pubsub.broker_for(services), "claimed", cid, ticket_id, queue=True)
     return await services.store.run(_result, services, cid, stored)
 
 
-@api.post("/tickets/{ticket_id}/release", responses=TICKET_ERRORS)
-async def release(ticket_id: str, services: ServicesDep, user: StaffDep) -> dict[str, Any]:
+@api.post("/tickets/{ticket_id}/release", responses=TICKET_ERRORS, response_model_exclude_unset=True)
+async def release(ticket_id: str, services: ServicesDep, user: StaffDep) -> ActionResult:
     now = services.handoff.clock()
-    cid, _ = await _in_ticket(services, ticket_id, services.handoff.release, user, now)
+    cid, _ = await _in_ticket(services, ticket_id, lambda conn: services.handoff.release(conn, ticket_id, user, now))
     pubsub.notify(await pubsub.broker_for(services), "released", cid, ticket_id, queue=True)
     return await services.store.run(_result, services, cid, [])
 
 
-@api.post("/tickets/{ticket_id}/messages", responses=TICKET_ERRORS)
-async def reply(ticket_id: str, body: TextBody, services: ServicesDep, user: StaffDep) -> dict[str, Any]:
+@api.post("/tickets/{ticket_id}/messages", responses=TICKET_ERRORS, response_model_exclude_unset=True)
+async def reply(ticket_id: str, body: TextBody, services: ServicesDep, user: StaffDep) -> ActionResult:
     language = await services.store.run(_language_of, services, ticket_id)
     rendered = await anyio.to_thread.run_sync(staff_reply_texts, services.translator, body.text, language)
     now = services.handoff.clock()
-    cid, stored = await _in_ticket(services, ticket_id, services.handoff.reply, user, body.text, rendered, now)
+    cid, stored = await _in_ticket(
+        services, ticket_id, lambda conn: services.handoff.reply(conn, ticket_id, user, body.text, rendered, now))
     pubsub.notify(await pubsub.broker_for(services), "staff_message", cid, ticket_id)
     logger.info("staff: reply ticket=%s lang=%s translated=%s", ticket_id, language,
                 rendered[0]["machine_translated"])
@@ -244,12 +258,13 @@ async def reply(ticket_id: str, body: TextBody, services: ServicesDep, user: Sta
 
 
 @api.post("/tickets/{ticket_id}/notes", status_code=201, responses=TICKET_ERRORS)
-async def note(ticket_id: str, body: TextBody, services: ServicesDep, user: StaffDep) -> dict[str, Any]:
+async def note(ticket_id: str, body: TextBody, services: ServicesDep, user: StaffDep) -> Ok:
     now = services.handoff.clock()
-    cid, _ = await _in_ticket(services, ticket_id, services.handoff.add_note, user, body.text, now)
+    cid, _ = await _in_ticket(
+        services, ticket_id, lambda conn: services.handoff.add_note(conn, ticket_id, user, body.text, now))
     broker = await pubsub.broker_for(services)
     broker.publish("staff", {"type": "note", "conversation_id": cid, "ticket_id": ticket_id})
-    return {"ok": True}
+    return Ok(ok=True)
 
 
 class InvalidOutcomeError(GatewayError):
@@ -257,25 +272,26 @@ class InvalidOutcomeError(GatewayError):
     code = "invalid_outcome"
 
 
-async def _close(services: Services, ticket_id: str, user: StaffUser, outcome: str) -> dict[str, Any]:
+async def _close(services: Services, ticket_id: str, user: StaffUser, outcome: str) -> ActionResult:
     if outcome not in OUTCOMES:
         raise InvalidOutcomeError(f"Utfallet '{outcome[:64]}' finns inte. Välj ett av: {', '.join(OUTCOMES)}.")
     language = await services.store.run(_language_of, services, ticket_id)
     key = "returned_to_bot" if outcome == "returned_to_bot" else "closed"
     notice = await anyio.to_thread.run_sync(lambda: citizen_texts(services.translator, key, language))
     now = services.handoff.clock()
-    cid, stored = await _in_ticket(services, ticket_id, services.handoff.close, user, outcome, notice, now)
+    cid, stored = await _in_ticket(
+        services, ticket_id, lambda conn: services.handoff.close(conn, ticket_id, user, outcome, notice, now))
     pubsub.notify(await pubsub.broker_for(services), "closed", cid, ticket_id, queue=True)
     return await services.store.run(_result, services, cid, stored)
 
 
-@api.post("/tickets/{ticket_id}/return", responses=TICKET_ERRORS)
-async def return_to_bot(ticket_id: str, services: ServicesDep, user: StaffDep) -> dict[str, Any]:
+@api.post("/tickets/{ticket_id}/return", responses=TICKET_ERRORS, response_model_exclude_unset=True)
+async def return_to_bot(ticket_id: str, services: ServicesDep, user: StaffDep) -> ActionResult:
     return await _close(services, ticket_id, user, "returned_to_bot")
 
 
-@api.post("/tickets/{ticket_id}/close", responses=TICKET_ERRORS)
-async def close(ticket_id: str, body: CloseBody, services: ServicesDep, user: StaffDep) -> dict[str, Any]:
+@api.post("/tickets/{ticket_id}/close", responses=TICKET_ERRORS, response_model_exclude_unset=True)
+async def close(ticket_id: str, body: CloseBody, services: ServicesDep, user: StaffDep) -> ActionResult:
     return await _close(services, ticket_id, user, body.outcome)
 
 
