@@ -1,23 +1,31 @@
 """Basis records: why the assistant gave each answer, append-only and hash-chained.
 
-Every bot answer gets one record, written in the same transaction as the answer itself
-(see ``turn.py``). Each record holds the hash of the conversation's previous record, so
-an edited, inserted or deleted record breaks the chain (``verify_chain``).
+Every bot answer gets one record (:class:`BasisRecord`), built here from the turn
+(:func:`turn_record`) and written in the same transaction as the answer itself
+(:func:`append_answers`, called by ``turn.py``). Each record holds the hash of the
+conversation's previous record, so an edited, inserted or deleted record breaks the chain
+(``verify_chain``).
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Connection
 
 from gateway.auth import new_id
+from gateway.conversations import Outgoing
+from gateway.rasa_client import RasaReply
 from gateway.store import basis_records
+from translation.masking import MaskResult
+from translation.service import Translation
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +34,134 @@ LOW_CONFIDENCE = 0.6
 
 
 FALLBACK_ACTIONS = frozenset({"action_fallback", "action_default_fallback"})
+
+
+@dataclass
+class Release:
+    """What answered: the gateway's version and the hash of the training data."""
+
+    version: str
+    data_hash: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"version": self.version, "training_data": self.data_hash}
+
+
+class BasisRecord(BaseModel):
+    """Why one answer was given: what was asked (masked), how its language was decided and
+    translated, what the NLU understood and which policy answered, the release, safety and
+    handoff, and the answer itself. Stored as JSON; ``id``, ``prev_hash`` and ``hash`` are
+    added when it is appended to the chain."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    conversation_id: str
+    turn: int
+    created_at: str
+    user_text_masked: str
+    pii_masked: list[str]
+    language: dict[str, Any]
+    translation_in: dict[str, Any] | None
+    text_sv: str | None
+    nlu: dict[str, Any]
+    policy: dict[str, Any] | None
+    release: dict[str, str]
+    safety: dict[str, Any] | None = None  # why safety information was given, when it was
+    id: str | None = None
+    response: dict[str, Any] | None = None
+    translation_out: dict[str, Any] | None = None
+    handoff: dict[str, Any] | None = None
+
+
+def translation_dict(tr: Translation | None) -> dict[str, Any] | None:
+    """A translation's provenance as the basis record and the widget's label keep it."""
+    if tr is None:
+        return None
+    return {
+        "engine": getattr(tr, "engine", None),
+        "model": getattr(tr, "model", None),
+        "revision": getattr(tr, "revision", None),
+        "score": getattr(tr, "score", None),
+        "ok": bool(getattr(tr, "ok", False)),
+        "reason": getattr(tr, "reason", None),
+        "source_lang": getattr(tr, "source_lang", None),
+        "target_lang": getattr(tr, "target_lang", None),
+    }
+
+
+def unverified_line(lang: str) -> dict[str, Any]:
+    """Provenance of a fixed line no translator has verified (basis record, widget label)."""
+    return {"engine": "notice", "model": "translation/notices.yml", "revision": "-", "score": None,
+            "ok": True, "reason": None, "source_lang": "sv", "target_lang": lang, "verified": False}
+
+
+def nlu_of(reply: RasaReply | None) -> dict[str, Any]:
+    """What the NLU understood (intent, topic, rankings, entities), from Rasa's parse."""
+    if reply is None:  # not sent to Rasa: the record keeps the same keys, all empty
+        return {"model_id": None, "intent": None, "confidence": None, "ranking": [],
+                "topic": None, "topic_confidence": None, "topic_ranking": [], "entities": []}
+    parse = reply.parse
+    intent = parse.get("intent") or {}
+    selector = parse.get("response_selector") or {}
+    topic = None
+    if intent.get("name") in ("faq", "faq_ambiguous", "sensitive"):
+        topic = selector.get("topic")
+    return {
+        "model_id": reply.model_id,
+        "intent": intent.get("name"),
+        "confidence": intent.get("confidence"),
+        "ranking": parse.get("intent_ranking", []),
+        "topic": topic,
+        "topic_confidence": selector.get("confidence") if topic else None,
+        "topic_ranking": selector.get("ranking", []),
+        "entities": [e for e in parse.get("entities", []) if e.get("entity") != "language"],
+    }
+
+
+def policy_of(reply: RasaReply | None) -> dict[str, Any] | None:
+    """The policy and action that answered last, with every action of the turn."""
+    if reply is None or not reply.actions:
+        return None
+    last = reply.actions[-1]
+    return {"name": last.get("policy"), "action": last.get("action"), "actions": reply.actions}
+
+
+def turn_record(
+    conversation_id: str, turn: int, now: datetime, masked: MaskResult, language: Mapping[str, object],
+    translation_in: Translation | None, text_sv: str | None, reply: RasaReply | None, release: Release,
+) -> BasisRecord:
+    """What every basis record of this turn shares (step 8); the answers fill in the rest."""
+    return BasisRecord(
+        conversation_id=conversation_id,
+        turn=turn,
+        created_at=now.isoformat(),
+        user_text_masked=masked.text,
+        pii_masked=masked.kinds,
+        language=dict(language),
+        translation_in=(
+            {**(translation_dict(translation_in) or {}), "text_sv": text_sv} if translation_in else None
+        ),
+        text_sv=text_sv,
+        nlu=nlu_of(reply),
+        policy=policy_of(reply),
+        release=release.as_dict(),
+    )
+
+
+def append_answers(
+    conn: Connection, shared: BasisRecord, outgoing: list[Outgoing],
+    handoff: dict[str, Any] | None, now: datetime,
+) -> None:
+    """One basis record per answer; its id goes to the widget with the answer."""
+    for answer in outgoing:
+        answer.basis_id = new_id()
+        record = shared.model_copy(update={
+            "id": answer.basis_id,
+            "response": {"id": answer.response_id, "text_sv": answer.text_sv, "source": answer.source},
+            "translation_out": (answer.basis or {}).get("translation_out"),
+            "handoff": handoff,
+        })
+        append(conn, record.model_dump(), now)
 
 
 def answer_confidence(nlu: dict[str, Any] | None) -> float | None:

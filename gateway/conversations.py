@@ -12,13 +12,40 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection, Row
 
 from gateway.auth import new_id
 from gateway.store import conversations, handoff_tickets, messages
+
+
+class ConversationState(Protocol):
+    """What a turn reads of a conversation (its row)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def turns(self) -> int: ...
+    @property
+    def language(self) -> str: ...
+    @property
+    def language_explicit(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """A conversation as the routes and the turn read it."""
+
+    id: str
+    token_hash: str
+    created_at: datetime
+    last_seen_at: datetime
+    language: str
+    language_explicit: bool
+    turns: int
+    purged_at: datetime | None
 
 
 @dataclass
@@ -51,9 +78,16 @@ def create(
     )
 
 
-def get(conn: Connection, conversation_id: str) -> Row[Any] | None:
-    """The conversation's row, or None."""
-    return conn.execute(select(conversations).where(conversations.c.id == conversation_id)).first()
+def get(conn: Connection, conversation_id: str) -> Conversation | None:
+    """The conversation, or None."""
+    row = conn.execute(select(conversations).where(conversations.c.id == conversation_id)).first()
+    if row is None:
+        return None
+    return Conversation(
+        id=str(row.id), token_hash=str(row.token_hash), created_at=row.created_at,
+        last_seen_at=row.last_seen_at, language=str(row.language),
+        language_explicit=bool(row.language_explicit), turns=int(row.turns), purged_at=row.purged_at,
+    )
 
 
 def set_language(conn: Connection, conversation_id: str, language: str) -> None:

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
 from gateway import conversations
 from gateway.auth import bearer, token_matches
+from gateway.conversations import Conversation
 from gateway.errors import ForbiddenError, NotFoundError, UnauthorisedError
 from gateway.services import Services
 
@@ -22,7 +23,7 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def _load_conversation(services: Services, conversation_id: str) -> Any:
+def _load_conversation(services: Services, conversation_id: str) -> Conversation:
     if not CONVERSATION_ID.match(conversation_id):
         raise NotFoundError(f"Conversation '{conversation_id[:40]}' does not exist.")
     with services.store.connect() as conn:
@@ -42,7 +43,7 @@ def require_token(authorization: str | None) -> str:
     return token
 
 
-async def load_citizen_conversation(services: Services, conversation_id: str, token: str) -> Any:
+async def load_citizen_conversation(services: Services, conversation_id: str, token: str) -> Conversation:
     """The conversation row, read now, if `token` is its own."""
     row = await services.store.run(_load_conversation, services, conversation_id)
     if not token_matches(token, row.token_hash):
@@ -54,9 +55,9 @@ async def citizen_conversation(
     conversation_id: str,
     services: ServicesDep,
     authorization: Annotated[str | None, Header()] = None,
-) -> Any:
+) -> Conversation:
     """The conversation, if the request carries its own bearer token."""
     return await load_citizen_conversation(services, conversation_id, require_token(authorization))
 
 
-ConversationDep = Annotated[Any, Depends(citizen_conversation)]
+ConversationDep = Annotated[Conversation, Depends(citizen_conversation)]

@@ -12,10 +12,10 @@ from typing import Any, Protocol
 
 from gateway.basis import LOW_CONFIDENCE, answer_confidence
 from gateway.catalogue import Catalogue
+from gateway.texts import NATIVE as NATIVE  # basis_export reads it here
 
 logger = logging.getLogger(__name__)
 
-NATIVE = ("sv", "en")
 
 #: Language names in Swedish and English (the translator's list has native names).
 LANGUAGE_NAMES: dict[str, tuple[str, str]] = {

@@ -1,9 +1,12 @@
 """The gateway application: ``create_app(settings)``; parts are built in the lifespan."""
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
 import subprocess
+import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -12,30 +15,28 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 
-from gateway import __version__, errors, logconfig
+from gateway import __version__, errors, logconfig, pubsub, retention
+from gateway.auth import new_id
+from gateway.basis import Release
 from gateway.catalogue import Catalogue
 from gateway.handoff import HandoffQueue, OpeningHours
 from gateway.middleware import HeaderPolicy, RequestLimits, SecurityHeaders
 from gateway.openapi import OpenAPIDocument
 from gateway.rasa_client import RasaClient
-from gateway.routes import chat, health
+from gateway.routes import about, chat, events, health, staff, transparency
 from gateway.safety import SafetyLexicon
 from gateway.services import Services, SlidingWindowLimiter
 from gateway.settings import ROOT, Settings
 from gateway.store import Store
-from gateway.turn import Release, TranslationPort, TurnService
+from gateway.texts import NATIVE
+from gateway.translation_port import TranslationPort
+from gateway.turn import TurnService
 
 logger = logging.getLogger(__name__)
-
-# Optional route modules added by later capabilities; each exposes ``router`` and may
-# expose ``setup(app, services)`` called in the lifespan.
-OPTIONAL_ROUTES = (
-    "gateway.routes.transparency", "gateway.routes.staff", "gateway.routes.about", "gateway.routes.events",
-)
-
 
 def code_version() -> str:
     try:
@@ -62,7 +63,7 @@ class GatewayApp(FastAPI):
 
     header_policy: HeaderPolicy = HeaderPolicy()
 
-    def build_middleware_stack(self) -> Any:
+    def build_middleware_stack(self) -> ASGIApp:
         return SecurityHeaders(super().build_middleware_stack(), self.header_policy)
 
 
@@ -76,9 +77,12 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        """Everything the gateway runs, built in order and stopped in reverse."""
         settings.var_dir.mkdir(parents=True, exist_ok=True)
         store = Store(settings.effective_database_url)
         store.create_all()
+        broker = pubsub.create_broker(settings.redis_url, settings.effective_database_url)
+        await broker.start()
         catalogue = Catalogue.load(settings.nlu_data_dir, settings.domain_dir)
         translator = (translator_factory or default_translator)(settings)
         translator.detect("Hej, hur ansöker jag om förskola?")  # load the detector's profiles now
@@ -90,6 +94,16 @@ def create_app(
             transport=rasa_transport,
         )
         handoff = HandoffQueue(OpeningHours.parse(settings.opening_hours, settings.timezone))
+        turns = TurnService(
+            store=store,
+            rasa=rasa,
+            catalogue=catalogue,
+            translator=translator,
+            handoff=handoff,
+            safety=SafetyLexicon(),
+            release=release,
+            publish=pubsub.turn_publisher(broker),  # consoles and citizen streams hear of turns
+        )
         services = Services(
             settings=settings,
             store=store,
@@ -97,23 +111,19 @@ def create_app(
             catalogue=catalogue,
             translator=translator,
             handoff=handoff,
-            turns=TurnService(
-                store=store,
-                rasa=rasa,
-                catalogue=catalogue,
-                translator=translator,
-                handoff=handoff,
-                safety=SafetyLexicon(),
-                release=release,
-            ),
+            turns=turns,
             release=release,
+            broker=broker,
             message_limiter=SlidingWindowLimiter(settings.rate_limit_per_minute),
             create_limiter=SlidingWindowLimiter(settings.create_rate_limit_per_minute),
         )
         app.state.services = services
         pretranslation = _start_pretranslation(translator, catalogue)
-        for setup in app.state.setups:
-            await setup(app, services)
+        services.retention_task = asyncio.create_task(
+            retention.run_daily(store, settings.retention_days, settings.timezone,
+                                tracker=retention.tracker_url(settings)),
+            name=f"retention-{new_id()[:8]}",
+        )
         logger.info(
             "gateway ready: db=%s release=%s responses=%d",
             store.dialect, release.version, len(catalogue.answers),
@@ -121,8 +131,11 @@ def create_app(
         try:
             yield
         finally:
-            for teardown in app.state.teardowns:
-                await teardown(app, services)
+            services.retention_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await services.retention_task
+            services.retention_task = None
+            await broker.close()
             await rasa.close()
             store.dispose()
             if pretranslation is not None:
@@ -138,8 +151,6 @@ def create_app(
         openapi_url="/api/openapi.json",
     )
     app.header_policy = HeaderPolicy.build(settings.frame_ancestors, settings.allowed_origins)
-    app.state.setups = []
-    app.state.teardowns = []
     errors.install(app)
     # Outermost first: CORS (so the widget can read a 413/408), then the request limits.
     app.add_middleware(RequestLimits, max_body_bytes=settings.max_body_bytes,
@@ -153,14 +164,17 @@ def create_app(
         )
     app.include_router(health.router)
     app.include_router(chat.router)
-    _include_optional(app)
+    app.include_router(transparency.router)
+    app.include_router(staff.router)
+    app.include_router(about.router)
+    app.include_router(events.router)
 
     widget_dir = Path(settings.widget_dir)
     if widget_dir.exists():
         app.mount("/widget", StaticFiles(directory=widget_dir), name="widget")
 
         @app.get("/", include_in_schema=False)
-        async def demo() -> Any:
+        async def demo() -> Response:
             demo_page = widget_dir / "demo.html"
             if demo_page.exists():
                 return FileResponse(demo_page)
@@ -170,15 +184,13 @@ def create_app(
     return app
 
 
-def _start_pretranslation(translator: TranslationPort, catalogue: Catalogue) -> Any:
+def _start_pretranslation(translator: TranslationPort, catalogue: Catalogue) -> threading.Thread | None:
     """Translate the fixed answers into every language whose models are installed, in the
     background, so answering costs no translation at run time."""
-    import threading
-
     languages = [
         info.code
         for info in translator.languages()
-        if info.available and info.code not in ("sv", "en")
+        if info.available and info.code not in NATIVE
     ]
     pretranslate = getattr(translator, "pretranslate", None)
     if not languages or pretranslate is None:
@@ -191,23 +203,6 @@ def _start_pretranslation(translator: TranslationPort, catalogue: Catalogue) -> 
     thread = threading.Thread(target=work, name="pretranslate", daemon=True)
     thread.start()
     return thread
-
-
-def _include_optional(app: FastAPI) -> None:
-    import importlib
-
-    for name in OPTIONAL_ROUTES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue
-            raise
-        app.include_router(module.router)
-        if hasattr(module, "setup"):
-            app.state.setups.append(module.setup)
-        if hasattr(module, "teardown"):
-            app.state.teardowns.append(module.teardown)
 
 
 def run() -> None:

@@ -9,9 +9,10 @@ from typing import Any
 
 from gateway.safety import SAFETY_RESPONSE_ID
 from gateway.store import aware
+from gateway.translation_port import TranslationPort
 
 
-def text_direction(translator: Any, code: str) -> str:
+def text_direction(translator: TranslationPort, code: str) -> str:
     """``rtl`` for right-to-left languages (ar, fa, ku, ps), else ``ltr``."""
     for info in translator.languages():
         if info.code == code:
@@ -19,7 +20,7 @@ def text_direction(translator: Any, code: str) -> str:
     return "ltr"
 
 
-def message_out(translator: Any, m: Any) -> dict[str, Any]:
+def message_out(translator: TranslationPort, m: Any) -> dict[str, Any]:
     """A stored message (row or dict) in the shape of ``schemas.MessageOut``."""
     get = m.get if isinstance(m, dict) else (lambda k, d=None: getattr(m, k, d))
     created = get("created_at")

@@ -20,7 +20,7 @@ import contextlib
 import hashlib
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any, Protocol
 
 logger = logging.getLogger(__name__)
@@ -80,7 +80,7 @@ class LocalBroker:
         for subscription in list(self._subscribers.get(channel, ())):
             subscription.put(channel, event)
 
-    def _call_on_loop(self, fn: Any, *args: Any) -> None:
+    def _call_on_loop(self, fn: Callable[..., object], *args: object) -> None:
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
@@ -201,23 +201,6 @@ def create_broker(redis_url: str, database_url: str) -> LocalBroker:
     return RedisBroker(redis_url, namespace)
 
 
-async def broker_for(services: Any) -> LocalBroker:
-    """The gateway's one broker, created and started on first use (from a route's ``setup``)."""
-    broker: LocalBroker | None = services.extras.get("broker")
-    if broker is None:
-        settings = services.settings
-        broker = create_broker(settings.redis_url, settings.effective_database_url)
-        await broker.start()
-        services.extras["broker"] = broker
-    return broker
-
-
-async def close_broker(services: Any) -> None:
-    broker: LocalBroker | None = services.extras.pop("broker", None)
-    if broker is not None:
-        await broker.close()
-
-
 # ---- what the gateway publishes ------------------------------------------------------
 def notify(
     broker: Broker, kind: str, conversation_id: str, ticket_id: str | None = None, *, queue: bool = False
@@ -230,7 +213,7 @@ def notify(
         broker.publish("queue", {"type": "queue"})
 
 
-def turn_publisher(broker: Broker) -> Any:
+def turn_publisher(broker: Broker) -> Callable[[str, Event], None]:
     """The ``publish(channel, event)`` callback for :class:`gateway.turn.TurnService`."""
 
     def publish(channel: str, event: Event) -> None:

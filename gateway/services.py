@@ -6,14 +6,17 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
+from gateway.basis import Release
 from gateway.catalogue import Catalogue
 from gateway.handoff import HandoffQueue
 from gateway.login_throttle import LoginThrottle
+from gateway.pubsub import LocalBroker
 from gateway.rasa_client import RasaClient
 from gateway.ratelimit import ConversationLimits, ExpiringMap, SlidingWindowLimiter
 from gateway.settings import Settings
 from gateway.store import Store
-from gateway.turn import Release, TranslationPort, TurnService
+from gateway.translation_port import TranslationPort
+from gateway.turn import TurnService
 
 __all__ = ["ConversationLocks", "Services", "SlidingWindowLimiter"]
 
@@ -42,6 +45,7 @@ class Services:
     handoff: HandoffQueue
     turns: TurnService
     release: Release
+    broker: LocalBroker
     locks: ConversationLocks = field(default_factory=ConversationLocks)
     message_limiter: SlidingWindowLimiter = field(default_factory=lambda: SlidingWindowLimiter(30))
     create_limiter: SlidingWindowLimiter = field(default_factory=lambda: SlidingWindowLimiter(30))
@@ -50,4 +54,7 @@ class Services:
     # conversation id -> (ticket id, fingerprint of the call-back details) last saved, so a
     # repeated identical call-back request changes nothing and pokes nobody.
     recent_callbacks: ExpiringMap[tuple[str, str]] = field(default_factory=lambda: ExpiringMap(24 * 3600.0))
-    extras: dict[str, Any] = field(default_factory=dict)
+    # Background work the lifespan started (the daily retention purge), stopped with it.
+    retention_task: asyncio.Task[None] | None = None
+    # /om-ai's content release, read once on first use (routes/about.py).
+    about_cache: dict[str, dict[str, Any] | None] = field(default_factory=dict)

@@ -1,19 +1,25 @@
-"""Citizen-facing texts the gateway itself writes (Swedish and English, by people), and who
-stands behind them.
+"""Citizen-facing texts the gateway itself writes: the prose in ``gateway/copy/*.yml``
+(Swedish and English, by people), the native languages, and who stands behind the texts.
 
-Other languages get these under one rule (``turn.TurnService._localised``): a line a
-translator has verified (translation/notices.yml) as it is; otherwise a line nobody has
-verified or a machine translation, labelled machine-translated, with the Swedish and the
-English text beside it.
+Other languages get these under one rule, applied in one place (``citizen_copy.CitizenCopy``).
+The files are read on first use, never at import time.
 """
 from __future__ import annotations
 
-from typing import Any
+from functools import cache
+from pathlib import Path
 
-#: Who stands behind the texts below, in the keys of an answer's source
-#: (docs/topic-format.md): written by the project team, not yet owned or reviewed by anyone at
-#: the municipality. Change ``owner`` / ``reviewed_by`` only when that person has signed.
-SIGNED: dict[str, Any] = {
+import yaml
+
+#: The languages we write ourselves and Rasa answers in without translation.
+NATIVE: tuple[str, ...] = ("sv", "en")
+
+COPY_DIR = Path(__file__).resolve().parent / "copy"
+
+#: Who stands behind the texts, in the keys of an answer's source (docs/topic-format.md):
+#: written by the project team, not yet owned or reviewed by anyone at the municipality.
+#: Change ``owner`` / ``reviewed_by`` only when that person has signed.
+SIGNED: dict[str, str | None] = {
     "author": "Projektgruppen för AI-assistenten",
     "checked": None,
     "owner": None,
@@ -21,65 +27,32 @@ SIGNED: dict[str, Any] = {
     "reviewed": None,
 }
 
-ABOUT_SOURCE: dict[str, Any] = {"title": "Om AI-assistenten", "url": "/om-ai", **SIGNED}
-
-TEXTS: dict[str, dict[str, str]] = {
-    "welcome": {
-        "sv": (
-            "Hej! Jag är Karlstads kommuns AI-assistent, inte en människa. Jag svarar på "
-            "allmänna frågor om kommunen och visar var svaret kommer ifrån. Svaren kan vara "
-            "fel, och jag fattar inga beslut i ditt ärende. Vill du prata med en person? "
-            "Skriv \"jag vill prata med en människa\" eller ring Kontaktcenter, 054-540 00 00."
-        ),
-        "en": (
-            "Hi! I am Karlstad municipality's AI assistant, not a human. I answer general "
-            "questions about the municipality and show where each answer comes from. My "
-            "answers can be wrong, and I never make decisions about your case. Want to talk "
-            "to a person? Write \"I want to talk to a human\" or call the contact centre, "
-            "+46 54 540 00 00."
-        ),
-    },
-    # The same sv and en as translation/notices.yml ``no_translation``, whose other languages
-    # translate it (a line is only used for the text it translates).
-    "no_translation": {
-        "sv": (
-            "Jag kan inte översätta till ditt språk ännu. Skriv på svenska eller engelska, eller "
-            "be att få prata med en person via tolk. Jag har skickat din fråga till Kontaktcenter, "
-            "054-540 00 00."
-        ),
-        "en": (
-            "I can't translate into your language yet. Write in Swedish or English, or ask for a "
-            "person with an interpreter. I have passed your question to the contact centre, "
-            "+46 54 540 00 00."
-        ),
-    },
-    "interpreter_offer": {
-        "sv": (
-            "Maskinöversättningen till ditt språk håller ofta inte god kvalitet. Därför står "
-            "svaret också på svenska och engelska. Vill du hellre prata med en person? Ring "
-            "Kontaktcenter, 054-540 00 00, och säg vilket språk du talar. De hjälper dig vidare, "
-            "med tolk om du behöver."
-        ),
-        "en": (
-            "Machine translation into your language is often not good. That is why the answer "
-            "is also given in Swedish and English. Would you rather talk to a person? Call the "
-            "contact centre, +46 54 540 00 00, and say which language you speak. They will help "
-            "you further, with an interpreter if you need one."
-        ),
-    },
-    "rasa_unavailable": {
-        "sv": (
-            "Assistenten är inte tillgänglig just nu. Försök igen om en stund, eller ring "
-            "Kontaktcenter, 054-540 00 00."
-        ),
-        "en": (
-            "The assistant is not available right now. Please try again in a moment, or call the "
-            "contact centre, +46 54 540 00 00."
-        ),
-    },
-}
+ABOUT_SOURCE: dict[str, str | None] = {"title": "Om AI-assistenten", "url": "/om-ai", **SIGNED}
 
 
-def text(key: str, language: str) -> str:
-    entry = TEXTS[key]
-    return entry.get(language) or entry["sv"]
+class CopyError(Exception):
+    """A copy file is missing a key or a language; the message names the file and the fix."""
+
+
+@cache
+def entries() -> dict[str, dict[str, str]]:
+    """Every text of ``gateway/copy/*.yml`` by key, each in ``sv`` and ``en``."""
+    found: dict[str, dict[str, str]] = {}
+    for path in sorted(COPY_DIR.glob("*.yml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for key, entry in data.items():
+            if not isinstance(entry, dict) or set(NATIVE) - set(entry):
+                raise CopyError(f"Text '{key}' in {path.name} needs both 'sv' and 'en'. Add the missing line.")
+            if key in found:
+                raise CopyError(f"Text '{key}' is defined twice (again in {path.name}). Keep one.")
+            found[str(key)] = {str(lang): str(line) for lang, line in entry.items()}
+    return found
+
+
+def text(key: str, language: str, **values: str) -> str:
+    """The text ``key`` as written in ``language`` (Swedish for a language we do not write),
+    with ``values`` filled in."""
+    entry = entries().get(key)
+    if entry is None:
+        raise CopyError(f"Text '{key}' does not exist. Known: {', '.join(sorted(entries()))}.")
+    return (entry.get(language) or entry["sv"]).format(**values)

@@ -17,41 +17,32 @@ the safety information in the same response, and the open ticket becomes acute.
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
-
-from sqlalchemy.engine import Connection
+from typing import Any, TypedDict
 
 from gateway import basis, conversations, texts
+from gateway.answers import AnswerRenderer
 from gateway.auth import new_id
+from gateway.basis import Release
 from gateway.catalogue import Catalogue
-from gateway.conversations import Outgoing
+from gateway.citizen_copy import CitizenCopy
+from gateway.conversations import ConversationState, Outgoing
 from gateway.handoff import HandoffQueue
-from gateway.rasa_client import BotMessage, RasaClient, RasaReply, RasaUnavailableError
-from gateway.safety import SAFETY_SOURCE, SafetyHit, SafetyLexicon, safety_info
+from gateway.language_question import LanguageQuestion, language_choice
+from gateway.rasa_client import RasaClient, RasaReply, RasaUnavailableError
+from gateway.safety import SafetyHit, SafetyLexicon
 from gateway.store import Store, utcnow
-from translation.errors import LanguageError, TranslationError
+from gateway.texts import NATIVE
+from gateway.translation_port import TranslationPort, language_info
+from translation.errors import LanguageError
 from translation.langid import normalise_code, served
 from translation.masking import mask_pii
-from translation.notices import Notice
+from translation.service import Translation
 
 logger = logging.getLogger(__name__)
-
-NATIVE = ("sv", "en")
-
-
-class TranslationPort(Protocol):
-    """What the gateway uses of ``translation.service.TranslationService``."""
-
-    def detect(self, text: str, current: str | None = None, explicit: str | None = None) -> Any: ...
-    def to_swedish(self, text: str, lang: str) -> Any: ...
-    def from_swedish(self, text: str, lang: str) -> Any: ...
-    def languages(self) -> list[Any]: ...
-    def notice(self, key: str, lang: str, *, verified_only: bool = False) -> str | None: ...
 
 
 class ConversationNotFoundError(Exception):
@@ -62,47 +53,34 @@ class AssistantUnavailableError(Exception):
     """Rasa is down: the citizen's message is not stored, the widget keeps it and retries."""
 
 
+class LanguageDecision(TypedDict):
+    """How the turn's language was decided (step 3): the code, the detector's confidence and
+    the method it was decided by."""
+
+    code: str
+    confidence: float
+    method: str
+
+
+class NamedLanguage(LanguageDecision):
+    """The decision with the language's own name and writing direction, for the widget."""
+
+    name: str
+    dir: str
+
+
 @dataclass
 class TurnResult:
     conversation_id: str
-    language: dict[str, Any]
+    language: NamedLanguage
     messages: list[Outgoing]
     handoff: dict[str, Any] | None
     citizen_message_id: str
 
 
-@dataclass
-class Release:
-    version: str
-    data_hash: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {"version": self.version, "training_data": self.data_hash}
-
-
-def _lang_info(languages: list[Any], code: str) -> dict[str, Any]:
-    for info in languages:
-        if getattr(info, "code", None) == code:
-            return {"code": code, "name": info.name, "dir": info.dir}
-    return {"code": code, "name": code, "dir": "ltr"}
-
-
-def _translation_dict(tr: Any) -> dict[str, Any] | None:
-    if tr is None:
-        return None
-    return {
-        "engine": getattr(tr, "engine", None),
-        "model": getattr(tr, "model", None),
-        "revision": getattr(tr, "revision", None),
-        "score": getattr(tr, "score", None),
-        "ok": bool(getattr(tr, "ok", False)),
-        "reason": getattr(tr, "reason", None),
-        "source_lang": getattr(tr, "source_lang", None),
-        "target_lang": getattr(tr, "target_lang", None),
-    }
-
-
 class TurnService:
+    """Runs one citizen turn, steps 1-9 above, and creates conversations with their welcome."""
+
     def __init__(
         self,
         *,
@@ -125,6 +103,9 @@ class TurnService:
         self.release = release
         self.publish = publish or (lambda channel, event: None)
         self.clock = clock
+        self.copy = CitizenCopy(translator)
+        self.answers = AnswerRenderer(catalogue, translator, self.copy)
+        self.question = LanguageQuestion(store, translator, handoff, safety)
 
     # ---- conversation -------------------------------------------------------------
     def create_conversation(
@@ -138,15 +119,14 @@ class TurnService:
         now = self.clock()
         if language is not None:
             lang = language
-            welcome = self._gateway_text("welcome", lang, source=texts.ABOUT_SOURCE)
+            welcome = self.copy.say("welcome", lang)
         else:
             start = self._welcome_language(preferred)
             lang = start or "sv"
             if start is None and preferred:
-                welcome = [self._native_text("welcome", "sv", texts.ABOUT_SOURCE),
-                           self._native_text("welcome", "en", texts.ABOUT_SOURCE)]
+                welcome = [self.copy.native("welcome", code) for code in NATIVE]
             else:
-                welcome = self._gateway_text("welcome", lang, source=texts.ABOUT_SOURCE)
+                welcome = self.copy.say("welcome", lang)
         with self.store.begin() as conn:
             conversations.create(conn, conversation_id, token_hash, lang, language is not None, now)
             conversations.append_messages(conn, conversation_id, 0, welcome, now)
@@ -164,7 +144,7 @@ class TurnService:
             if lang in NATIVE:
                 return lang
             if lang in offered:
-                line = self._notice("welcome", lang, texts.text("welcome", "sv"))
+                line = self.copy.notice("welcome", lang, texts.text("welcome", "sv"))
                 if line is not None and line.verified:
                     return lang
         return None
@@ -174,12 +154,12 @@ class TurnService:
             conversations.set_language(conn, conversation_id, language)
 
     # ---- one turn -----------------------------------------------------------------
-    async def handle(self, conversation: Any, text: str) -> TurnResult:
+    async def handle(self, conversation: ConversationState, text: str) -> TurnResult:
         started = time.perf_counter()
         conversation_id = conversation.id
         turn = int(conversation.turns) + 1
 
-        choice = _language_choice(text, self.translator)
+        choice = language_choice(text, self.translator)
         if choice is not None:  # 3b. a button of the "which language?" question
             return await self._chosen_language(conversation, choice)
 
@@ -189,20 +169,26 @@ class TurnService:
             current=conversation.language if conversation.turns else None,
             explicit=conversation.language if conversation.language_explicit else None,
         )
-        lang = str(detection.code)
-        language = {
+        lang = detection.code
+        language: LanguageDecision = {
             "code": lang,
             "confidence": round(float(detection.confidence), 4),
             "method": str(detection.method),
         }
 
-        if getattr(detection, "alternatives", ()):  # 3b. unsure between languages: ask
-            asked = self._ask_language(conversation, turn, masked.text, detection)
+        if detection.alternatives:  # 3b. unsure between languages: ask
+            asked = self.question.ask(conversation, turn, masked.text, detection, self.clock())
             if asked is not None:
-                return asked
+                citizen_asked, lines = asked
+                logger.info("turn: conversation=%s turn=%d language unsure (%s): asked",
+                            conversation_id, turn, "/".join(detection.alternatives))
+                unsure: LanguageDecision = {"code": conversation.language, "method": "unsure",
+                                            "confidence": round(float(detection.confidence), 4)}
+                return TurnResult(conversation_id, self._language(unsure, conversation.language), lines, None,
+                                  citizen_asked.id)
 
         # 4. native languages go to Rasa as they are; others are translated to Swedish.
-        translation_in = None
+        translation_in: Translation | None = None
         rasa_lang = lang if lang in NATIVE else "sv"
         rasa_text: str | None = masked.text
         text_sv: str | None = masked.text if lang == "sv" else None
@@ -226,10 +212,10 @@ class TurnService:
         with self.store.connect() as conn:
             open_ticket = self.handoff.open_ticket(conn, conversation_id)
         if open_ticket is not None:
-            safety_out = self._safety_messages(lang) if hit else []  # translated before the lock
+            safety_out = self.copy.safety(lang) if hit else []  # translated before the lock
             handed = self._to_staff(conversation_id, turn, now, citizen, safety_out, hit, checked,
-                                    self._base_record(conversation_id, turn, now, masked, language,
-                                                      translation_in, text_sv, None))
+                                    basis.turn_record(conversation_id, turn, now, masked, language,
+                                                      translation_in, text_sv, None, self.release))
             if handed is not None:
                 waiting, escalated = handed
                 kind = "escalated" if escalated else "citizen_message"
@@ -240,7 +226,7 @@ class TurnService:
                 logger.info("turn: conversation=%s turn=%d lang=%s to staff ticket=%s status=%s safety=%s ms=%.1f",
                             conversation_id, turn, lang, waiting["ticket_id"], waiting["status"],
                             hit.reason if hit else None, (time.perf_counter() - started) * 1000)
-                return TurnResult(conversation_id, _merge(language, self.translator, lang), safety_out, waiting,
+                return TurnResult(conversation_id, self._language(language, lang), safety_out, waiting,
                                   citizen.id)
 
         reply: RasaReply | None = None
@@ -253,28 +239,28 @@ class TurnService:
                 logger.warning("turn: Rasa unavailable, safety path only (%s)", exc)
 
         outgoing: list[Outgoing] = []
-        nlu = self._nlu(reply)
-        base_record = self._base_record(conversation_id, turn, now, masked, language, translation_in,
-                                        text_sv, reply)
+        base_record = basis.turn_record(conversation_id, turn, now, masked, language, translation_in,
+                                        text_sv, reply, self.release)
+        nlu = base_record.nlu
 
         if rasa_text is None:
             # No usable translation: an honest message and a person with an interpreter.
-            outgoing.extend(self._gateway_text("no_translation", lang, source=texts.ABOUT_SOURCE))
+            outgoing.extend(self.copy.say("no_translation", lang))
             handoff_reason: str | None = "language_support"
             acute = False
         else:
             for message in reply.answers if reply else []:
-                outgoing.extend(self._answer(message, lang, rasa_lang))  # 7.
+                outgoing.extend(self.answers.render(message, lang, rasa_lang))  # 7.
             rasa_handoff = reply.handoff if reply else None
             handoff_reason = rasa_handoff.get("reason") if rasa_handoff else None
             acute = bool(rasa_handoff.get("acute")) if rasa_handoff else False
         nlu_acute = acute
         if hit is not None and (handoff_reason is None or (hit.acute and not acute)):
             handoff_reason, acute = hit.reason, hit.acute
+        detected_by = (["nlu"] if nlu_acute else []) + (["lexicon"] if hit is not None else [])
         if acute:
-            outgoing = self._safety_messages(lang) + outgoing
-            detected_by = (["nlu"] if nlu_acute else []) + (["lexicon"] if hit is not None else [])
-            base_record["safety"] = {
+            outgoing = self.copy.safety(lang) + outgoing
+            base_record.safety = {
                 "reason": handoff_reason, "detected_by": detected_by,
                 "pattern": hit.phrase if hit else None,
                 "intent": nlu.get("intent") if nlu_acute else None,
@@ -294,7 +280,7 @@ class TurnService:
                 if acute:  # the console marks the message that showed danger
                     reasoning["acute_messages"] = [{
                         "message_id": citizen.id, "reason": handoff_reason,
-                        "detected_by": base_record["safety"]["detected_by"],
+                        "detected_by": detected_by,
                         "pattern": hit.phrase if hit else None, "at": now.isoformat(),
                     }]
                 ticket = self.handoff.create(
@@ -308,7 +294,7 @@ class TurnService:
                 )
                 status = self.handoff.status(conn, ticket)
             handoff = {"reason": handoff_reason, "acute": acute} if handoff_reason else None
-            self._append_records(conn, base_record, outgoing, handoff, now)
+            basis.append_answers(conn, base_record, outgoing, handoff, now)
             conversations.append_messages(conn, conversation_id, turn, [citizen, *outgoing], now)
             conversations.touch(conn, conversation_id, turn, lang, now)
         if status is not None:
@@ -319,11 +305,11 @@ class TurnService:
             conversation_id, turn, lang, language["method"], len(outgoing),
             handoff_reason, (time.perf_counter() - started) * 1000,
         )
-        return TurnResult(conversation_id, _merge(language, self.translator, lang), outgoing, status, citizen.id)
+        return TurnResult(conversation_id, self._language(language, lang), outgoing, status, citizen.id)
 
     def _to_staff(
         self, conversation_id: str, turn: int, now: datetime, citizen: Outgoing, safety_out: list[Outgoing],
-        hit: SafetyHit | None, checked: list[str], base_record: dict[str, Any],
+        hit: SafetyHit | None, checked: list[str], base_record: basis.BasisRecord,
     ) -> tuple[dict[str, Any], bool] | None:
         """Step 5 for a conversation with an open ticket: the message goes to staff (never to
         Rasa). A safety hit escalates the ticket, and the safety information (``safety_out``)
@@ -336,7 +322,7 @@ class TurnService:
             if ticket is None:
                 return None
             if hit is not None:
-                base_record["safety"] = {
+                base_record.safety = {
                     "reason": hit.reason, "detected_by": ["lexicon"], "pattern": hit.phrase, "intent": None,
                     "texts_checked": checked,
                     "ticket_before": {"status": ticket.status, "priority": ticket.priority, "reason": ticket.reason},
@@ -345,7 +331,7 @@ class TurnService:
                 ticket = self.handoff.escalate(conn, ticket, {
                     "message_id": citizen.id, "reason": hit.reason, "detected_by": "lexicon", "pattern": hit.phrase,
                 }, now)
-                self._append_records(conn, base_record, safety_out, {"reason": hit.reason, "acute": True}, now)
+                basis.append_answers(conn, base_record, safety_out, {"reason": hit.reason, "acute": True}, now)
             conversations.append_messages(conn, conversation_id, turn, [citizen, *safety_out], now)
             conversations.touch(conn, conversation_id, turn, citizen.language, now)
             status = self.handoff.status(conn, ticket)
@@ -353,284 +339,22 @@ class TurnService:
             return None
         return status, hit is not None
 
-    def _base_record(
-        self, conversation_id: str, turn: int, now: datetime, masked: Any, language: dict[str, Any],
-        translation_in: Any, text_sv: str | None, reply: RasaReply | None,
-    ) -> dict[str, Any]:
-        """What every basis record of this turn shares (step 8)."""
-        return {
-            "conversation_id": conversation_id,
-            "turn": turn,
-            "created_at": now.isoformat(),
-            "user_text_masked": masked.text,
-            "pii_masked": masked.kinds,
-            "language": language,
-            "translation_in": (
-                {**(_translation_dict(translation_in) or {}), "text_sv": text_sv} if translation_in else None
-            ),
-            "text_sv": text_sv,
-            "nlu": self._nlu(reply),
-            "policy": self._policy(reply),
-            "release": self.release.as_dict(),
-            "safety": None,  # why safety information was given, when it was
-        }
-
-    @staticmethod
-    def _append_records(
-        conn: Connection, base_record: dict[str, Any], outgoing: list[Outgoing],
-        handoff: dict[str, Any] | None, now: datetime,
-    ) -> None:
-        """One basis record per answer; its id goes to the widget with the answer."""
-        for answer in outgoing:
-            record = dict(base_record)
-            record["id"] = answer.basis_id = new_id()
-            record["response"] = {
-                "id": answer.response_id,
-                "text_sv": answer.text_sv,
-                "source": answer.source,
-            }
-            record["translation_out"] = (answer.basis or {}).get("translation_out")
-            record["handoff"] = handoff
-            basis.append(conn, record, now)
-
     # ---- which language? ----------------------------------------------------------
-    def _ask_language(self, conversation: Any, turn: int, text: str, detection: Any) -> TurnResult | None:
-        """The detector is unsure between languages that share a script (Amharic/Tigrinya,
-        Serbian/Russian/Ukrainian): instead of guessing, ask which one the citizen writes, in
-        each of those languages, each line with a button naming its language, then in
-        Swedish and English (translation/notices.yml ``choose_language``). None -- the turn
-        goes on as usual -- when the message meets the safety lexicon, the conversation is
-        with staff, or fewer than two of the languages are offered."""
-        infos = {getattr(i, "code", None): i for i in self.translator.languages()}
-        choices = [code for code in detection.alternatives if code in infos]
-        if len(choices) < 2 or self.safety.match(text) is not None:
-            return None
-        response_id = f"gateway/{CHOOSE_LANGUAGE}"
-        sv = self.translator.notice(CHOOSE_LANGUAGE, "sv")
-        asked: list[Outgoing] = []
-        for code in choices:
-            line = self.translator.notice(CHOOSE_LANGUAGE, code)
-            checked = line is not None and self.translator.notice(CHOOSE_LANGUAGE, code, verified_only=True) is not None
-            asked.append(Outgoing(
-                text=line or str(infos[code].name), language=code, response_id=response_id, text_sv=sv,
-                machine_translated=line is not None and not checked,
-                buttons=[{"title": str(infos[code].name), "payload": choice_payload(code)}]))
-        for code in ("sv", "en"):
-            original = self.translator.notice(CHOOSE_LANGUAGE, code)
-            if original:
-                asked.append(Outgoing(text=original, language=code, response_id=response_id, text_sv=sv))
-        now = self.clock()
-        citizen = Outgoing(text=text, language=str(detection.code), role="citizen")
-        with self.store.begin() as conn:
-            if self.handoff.open_ticket(conn, conversation.id) is not None:
-                return None
-            conversations.append_messages(conn, conversation.id, turn, [citizen, *asked], now)
-            conversations.touch(conn, conversation.id, turn, str(conversation.language), now)
-        logger.info("turn: conversation=%s turn=%d language unsure (%s): asked",
-                    conversation.id, turn, "/".join(choices))
-        language = {"code": str(conversation.language), "confidence": round(float(detection.confidence), 4),
-                    "method": "unsure"}
-        return TurnResult(conversation.id, _merge(language, self.translator, str(conversation.language)),
-                          asked, None, citizen.id)
-
-    async def _chosen_language(self, conversation: Any, code: str) -> TurnResult:
-        """The citizen pressed a button of `_ask_language`: the language becomes their choice
+    async def _chosen_language(self, conversation: ConversationState, code: str) -> TurnResult:
+        """The citizen pressed a button of `LanguageQuestion.ask`: the language becomes their choice
         (as if picked in the widget's list) and the message we asked about is answered in it.
         A stale button (the question is no longer the last thing said) only sets the language."""
         self.set_language(conversation.id, code)
+        question = self.question.pending_question(conversation.id)
         with self.store.connect() as conn:
             fresh = conversations.get(conn, conversation.id)
-            recent = conversations.recent(conn, conversation.id, 12)
-        pending = bool(recent) and recent[0].response_id == f"gateway/{CHOOSE_LANGUAGE}"
-        question = next((str(r.text) for r in recent if r.role == "citizen"), None)
-        if pending and question and fresh is not None:
+        if question and fresh is not None:
             return await self.handle(fresh, question)
-        language = {"code": code, "confidence": 1.0, "method": "explicit"}
-        return TurnResult(conversation.id, _merge(language, self.translator, code), [], None, "")
+        language: LanguageDecision = {"code": code, "confidence": 1.0, "method": "explicit"}
+        return TurnResult(conversation.id, self._language(language, code), [], None, "")
 
-    # ---- helpers ------------------------------------------------------------------
-    def _nlu(self, reply: RasaReply | None) -> dict[str, Any]:
-        if reply is None:  # not sent to Rasa: the record keeps the same keys, all empty
-            return {"model_id": None, "intent": None, "confidence": None, "ranking": [],
-                    "topic": None, "topic_confidence": None, "topic_ranking": [], "entities": []}
-        parse = reply.parse
-        intent = parse.get("intent") or {}
-        selector = parse.get("response_selector") or {}
-        topic = None
-        if intent.get("name") in ("faq", "faq_ambiguous", "sensitive"):
-            topic = selector.get("topic")
-        return {
-            "model_id": reply.model_id,
-            "intent": intent.get("name"),
-            "confidence": intent.get("confidence"),
-            "ranking": parse.get("intent_ranking", []),
-            "topic": topic,
-            "topic_confidence": selector.get("confidence") if topic else None,
-            "topic_ranking": selector.get("ranking", []),
-            "entities": [e for e in parse.get("entities", []) if e.get("entity") != "language"],
-        }
-
-    @staticmethod
-    def _policy(reply: RasaReply | None) -> dict[str, Any] | None:
-        if reply is None or not reply.actions:
-            return None
-        last = reply.actions[-1]
-        return {"name": last.get("policy"), "action": last.get("action"), "actions": reply.actions}
-
-    def _answer(self, message: BotMessage, lang: str, rasa_lang: str) -> list[Outgoing]:
-        text = message.text or ""
-        answer = self.catalogue.get(message.response_id)
-        source = (message.metadata or {}).get("source") or (
-            answer.source.as_dict() if answer and answer.source else None
-        )
-        text_sv = text if rasa_lang == "sv" else (answer.text("sv") if answer else None)
-        if lang == rasa_lang:
-            return [
-                Outgoing(text=text, language=lang, source=source, response_id=message.response_id,
-                         text_sv=text_sv, buttons=message.buttons)
-            ]
-        translated = self.translator.from_swedish(text, lang)
-        if translated.ok:
-            buttons = [
-                {"title": self._translate_short(b["title"], lang), "payload": b["payload"]}
-                for b in message.buttons
-            ]
-            translated_answer = Outgoing(
-                text=translated.text, language=lang, source=source, machine_translated=True,
-                response_id=message.response_id, text_sv=text_sv, buttons=buttons,
-                basis={"translation_out": _translation_dict(translated)})
-            if getattr(translated, "tier", "good") == "poor" and str(message.response_id).startswith("utter_faq/"):
-                return self._poor_tier(translated_answer, message, answer, text, source, lang)
-            return [translated_answer]
-        # No trustworthy translation: say so (under the one rule for fixed lines) and give
-        # the answer in Swedish and English.
-        out: list[Outgoing] = []
-        english = answer.text("en") if answer else None
-        sv = Outgoing(text=text, language="sv", source=source, response_id=message.response_id,
-                      text_sv=text_sv, buttons=message.buttons,
-                      basis={"translation_out": _translation_dict(translated)})
-        notice_sv, notice_en = self._notice(ANSWER_IN_SV_EN, "sv"), self._notice(ANSWER_IN_SV_EN, "en")
-        if notice_sv is not None and notice_en is not None:
-            out.extend(self._localised(ANSWER_IN_SV_EN, lang, notice_sv.text, notice_en.text,
-                                       texts.ABOUT_SOURCE))
-        out.append(sv)
-        if english:
-            out.append(Outgoing(text=english, language="en", source=source,
-                                response_id=message.response_id, text_sv=text_sv))
-        return out
-
-    def _poor_tier(
-        self, translated: Outgoing, message: BotMessage, answer: Any, text: str,
-        source: dict[str, Any] | None, lang: str,
-    ) -> list[Outgoing]:
-        """A language whose machine translation is known to be poor (tier ``poor`` in
-        translation/models.yml): the translated answer, labelled, with the Swedish and the
-        English answer beside it, and the offer of a person (with an interpreter)."""
-        out = [translated, Outgoing(text=text, language="sv", source=source,
-                                    response_id=message.response_id, text_sv=translated.text_sv)]
-        english = answer.text("en") if answer else None
-        if english:
-            out.append(Outgoing(text=english, language="en", source=source,
-                                response_id=message.response_id, text_sv=translated.text_sv))
-        offer = texts.TEXTS["interpreter_offer"]
-        return out + self._localised("interpreter_offer", lang, offer["sv"], offer["en"], texts.ABOUT_SOURCE)
-
-    def _notice(self, key: str, lang: str, sv: str | None = None) -> Notice | None:
-        """The fixed line ``key`` in ``lang`` and whether a translator has verified it, or
-        None. With ``sv``, only a line that translates that Swedish text (the notices file's
-        Swedish line is ``sv``), so a line never stands in for a text it does not say. The
-        translation library raises for a key it does not define (e.g. ``welcome``,
-        ``safety_info``); that means "no line", never a failed turn — least of all on the
-        safety path."""
-        try:
-            line = self.translator.notice(key, lang)
-            if line is None or (sv is not None and self.translator.notice(key, "sv") != sv):
-                return None
-            verified = self.translator.notice(key, lang, verified_only=True) is not None
-        except TranslationError:
-            return None
-        return Notice(line, verified)
-    def _translate_short(self, text: str, lang: str) -> str:
-        result = self.translator.from_swedish(text, lang)
-        return str(result.text) if result.ok else text
-
-    def _gateway_text(self, key: str, lang: str, source: dict[str, Any] | None) -> list[Outgoing]:
-        return self._localised(key, lang, texts.text(key, "sv"), texts.text(key, "en"), source)
-
-    def _safety_messages(self, lang: str) -> list[Outgoing]:
-        return self._localised("safety_info", lang, safety_info("sv"), safety_info("en"), SAFETY_SOURCE)
-
-    @staticmethod
-    def _native_text(key: str, lang: str, source: dict[str, Any] | None) -> Outgoing:
-        return Outgoing(text=texts.text(key, lang), language=lang, source=source,
-                        response_id=f"gateway/{key}", text_sv=texts.text(key, "sv"))
-
-    def _localised(
-        self, key: str, lang: str, sv: str, en: str, source: dict[str, Any] | None
-    ) -> list[Outgoing]:
-        """A fixed text we wrote in Swedish and English (``gateway/<key>``) for a citizen in
-        ``lang``, under one rule:
-
-        * Swedish or English: the text as written;
-        * any other language: a line a translator has verified, as it is; else a line nobody
-          has verified yet (translation/notices.yml) or a machine translation, labelled
-          machine-translated; else nothing. The Swedish and the English text always follow,
-          so the citizen never has only an unverified line.
-        """
-        response_id = f"gateway/{key}"
-        if lang in NATIVE:
-            return [Outgoing(text=sv if lang == "sv" else en, language=lang, source=source,
-                             response_id=response_id, text_sv=sv)]
-        out: list[Outgoing] = []
-        line = self._notice(key, lang, sv)
-        if line is not None and line.verified:
-            out.append(Outgoing(text=line.text, language=lang, source=source,
-                                response_id=response_id, text_sv=sv))
-        elif line is not None:
-            out.append(Outgoing(text=line.text, language=lang, source=source, machine_translated=True,
-                                response_id=response_id, text_sv=sv,
-                                basis={"translation_out": _unverified_line(lang)}))
-        else:
-            translated = self.translator.from_swedish(sv, lang)
-            if translated.ok:
-                out.append(Outgoing(text=translated.text, language=lang, source=source,
-                                    machine_translated=True, response_id=response_id, text_sv=sv,
-                                    basis={"translation_out": _translation_dict(translated)}))
-        out.append(Outgoing(text=sv, language="sv", source=source, response_id=response_id, text_sv=sv))
-        out.append(Outgoing(text=en, language="en", source=source, response_id=response_id, text_sv=sv))
-        return out
-
-
-#: The fixed line before an answer that could not be translated (translation/notices.yml).
-ANSWER_IN_SV_EN = "answer_in_sv_en"
-
-
-def _unverified_line(lang: str) -> dict[str, Any]:
-    """Provenance of a fixed line no translator has verified (basis record, widget label)."""
-    return {"engine": "notice", "model": "translation/notices.yml", "revision": "-", "score": None,
-            "ok": True, "reason": None, "source_lang": "sv", "target_lang": lang, "verified": False}
-
-
-def _merge(language: dict[str, Any], translator: TranslationPort, code: str) -> dict[str, Any]:
-    info = _lang_info(translator.languages(), code)
-    return {**language, "name": info["name"], "dir": info["dir"]}
-
-
-#: Notices key, response id (``gateway/choose_language``) and button payload of the question.
-CHOOSE_LANGUAGE = "choose_language"
-_CHOICE = re.compile(r'/choose_language\{"language": ?"([a-z]{2,3})"\}')
-
-
-def choice_payload(code: str) -> str:
-    """What a "which language?" button sends back: ``/choose_language{"language":"am"}``."""
-    return '/choose_language{"language":"' + code + '"}'
-
-
-def _language_choice(text: str, translator: TranslationPort) -> str | None:
-    """The offered language a button payload of the question names, else None (the message
-    is an ordinary one, also when a citizen types something that looks like a payload)."""
-    found = _CHOICE.fullmatch(text.strip())
-    if found is None:
-        return None
-    code = found.group(1)
-    return code if any(getattr(i, "code", None) == code for i in translator.languages()) else None
+    def _language(self, language: LanguageDecision, code: str) -> NamedLanguage:
+        """The turn's language decision with the language's name and direction."""
+        info = language_info(self.translator, code)
+        return {"code": language["code"], "confidence": language["confidence"], "method": language["method"],
+                "name": info.name if info else code, "dir": info.dir if info else "ltr"}

@@ -53,7 +53,7 @@ def _read_json(path: Path) -> dict[str, Any] | None:
 def _content_release(services: Services) -> dict[str, Any] | None:
     """The git commit of the content files on disk (read once, on first use: git is slow
     next to a page view, and the content only changes with a restart or a release)."""
-    about = services.extras.setdefault("about", {})
+    about = services.about_cache
     if "content" not in about:
         try:
             about["content"] = content_release(services.settings.nlu_data_dir.parent).as_dict()

@@ -24,16 +24,18 @@ from gateway.schemas import (
     TurnOut,
     error_responses,
 )
+from gateway.services import Services
+from gateway.texts import NATIVE
 from gateway.turn import AssistantUnavailableError
 
 router = APIRouter(prefix="/api")
 
 
-def _dir_for(services: Any, code: str) -> str:
+def _dir_for(services: Services, code: str) -> str:
     return text_direction(services.translator, code)
 
 
-def _out(services: Any, m: Outgoing) -> MessageOut:
+def _out(services: Services, m: Outgoing) -> MessageOut:
     return MessageOut(
         id=m.id,
         role=m.role,
@@ -57,14 +59,14 @@ def _provenance(m: Outgoing) -> dict[str, Any] | None:
     return {k: out.get(k) for k in ("engine", "model", "revision", "source_lang", "target_lang")}
 
 
-def _language(services: Any, code: str) -> LanguageOut:
+def _language(services: Services, code: str) -> LanguageOut:
     for info in services.translator.languages():
         if info.code == code:
             return LanguageOut(code=code, name=info.name, dir=info.dir)
     return LanguageOut(code=code)
 
 
-def _check_language(services: Any, code: str) -> None:
+def _check_language(services: Services, code: str) -> None:
     codes = [info.code for info in services.translator.languages()]
     if code not in codes:
         raise GatewayError(
@@ -81,8 +83,8 @@ async def languages(services: ServicesDep) -> LanguageList:
                 "name": i.name,
                 "dir": i.dir,
                 "tier": i.tier,
-                "available": bool(i.available or i.code in ("sv", "en")),
-                "native": i.code in ("sv", "en"),
+                "available": bool(i.available or i.code in NATIVE),
+                "native": i.code in NATIVE,
             }
             for i in services.translator.languages()
         ]
@@ -137,7 +139,7 @@ async def send_message(
             result = await services.turns.handle(fresh, body.text)
         except AssistantUnavailableError as exc:
             raise UnavailableError(
-                texts.text("rasa_unavailable", fresh.language if fresh.language in ("sv", "en") else "sv")
+                texts.text("rasa_unavailable", fresh.language if fresh.language in NATIVE else "sv")
             ) from exc
     return TurnOut(
         conversation_id=result.conversation_id,
@@ -147,7 +149,7 @@ async def send_message(
     )
 
 
-def _transcript(services: Any, conversation_id: str) -> tuple[list[Any], dict[str, Any] | None]:
+def _transcript(services: Services, conversation_id: str) -> tuple[list[Any], dict[str, Any] | None]:
     with services.store.connect() as conn:
         rows = conversations.transcript(conn, conversation_id)
         status = services.handoff.latest_status(conn, conversation_id)

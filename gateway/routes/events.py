@@ -30,7 +30,7 @@ import re
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Header, Query
+from fastapi import APIRouter, Header, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -65,7 +65,7 @@ class CallbackRequest(BaseModel):
     preferred_time: str | None = Field(None, max_length=100)
 
 
-def sse(event: str, data: Any, event_id: int | None = None) -> str:
+def sse(event: str, data: object, event_id: int | None = None) -> str:
     head = f"id: {event_id}\n" if event_id is not None else ""
     return f"{head}event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
@@ -136,7 +136,7 @@ async def events(
     elif last_event_id:
         resume = event_id(last_event_id)  # not one of our ids: start from now (see above)
     services.conversation_limits.check("events", conversation.id)
-    broker = await pubsub.broker_for(services)
+    broker = services.broker
     logger.info("events: citizen stream opened conversation=%s after=%s", conversation.id, resume)
     return StreamingResponse(
         citizen_stream(services, broker, conversation.id, resume),
@@ -181,15 +181,6 @@ async def request_callback(
             return {"handoff": status, "messages": []}  # the same request again: already saved
         stored, status = await services.store.run(_save_callback, services, conversation.id, details, notice)
     services.recent_callbacks.put(conversation.id, ((status or {}).get("ticket_id") or "", fingerprint))
-    broker = await pubsub.broker_for(services)
+    broker = services.broker
     pubsub.notify(broker, "callback", conversation.id, (status or {}).get("ticket_id"))
     return {"handoff": status, "messages": [message_out(services, m) for m in stored]}
-
-
-async def setup(app: FastAPI, services: Services) -> None:
-    broker = await pubsub.broker_for(services)
-    services.turns.publish = pubsub.turn_publisher(broker)
-
-
-async def teardown(app: FastAPI, services: Services) -> None:
-    await pubsub.close_broker(services)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Annotated, TypeVar
 
 import anyio.to_thread
-from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.engine import Connection
@@ -232,7 +232,7 @@ async def claim(ticket_id: str, services: ServicesDep, user: StaffDep) -> Action
     now = services.handoff.clock()
     cid, stored = await _in_ticket(
         services, ticket_id, lambda conn: services.handoff.claim(conn, ticket_id, user, notice, now))
-    pubsub.notify(await pubsub.broker_for(services), "claimed", cid, ticket_id, queue=True)
+    pubsub.notify(services.broker, "claimed", cid, ticket_id, queue=True)
     return await services.store.run(_result, services, cid, stored)
 
 
@@ -240,7 +240,7 @@ async def claim(ticket_id: str, services: ServicesDep, user: StaffDep) -> Action
 async def release(ticket_id: str, services: ServicesDep, user: StaffDep) -> ActionResult:
     now = services.handoff.clock()
     cid, _ = await _in_ticket(services, ticket_id, lambda conn: services.handoff.release(conn, ticket_id, user, now))
-    pubsub.notify(await pubsub.broker_for(services), "released", cid, ticket_id, queue=True)
+    pubsub.notify(services.broker, "released", cid, ticket_id, queue=True)
     return await services.store.run(_result, services, cid, [])
 
 
@@ -251,7 +251,7 @@ async def reply(ticket_id: str, body: TextBody, services: ServicesDep, user: Sta
     now = services.handoff.clock()
     cid, stored = await _in_ticket(
         services, ticket_id, lambda conn: services.handoff.reply(conn, ticket_id, user, body.text, rendered, now))
-    pubsub.notify(await pubsub.broker_for(services), "staff_message", cid, ticket_id)
+    pubsub.notify(services.broker, "staff_message", cid, ticket_id)
     logger.info("staff: reply ticket=%s lang=%s translated=%s", ticket_id, language,
                 rendered[0]["machine_translated"])
     return await services.store.run(_result, services, cid, stored)
@@ -262,7 +262,7 @@ async def note(ticket_id: str, body: TextBody, services: ServicesDep, user: Staf
     now = services.handoff.clock()
     cid, _ = await _in_ticket(
         services, ticket_id, lambda conn: services.handoff.add_note(conn, ticket_id, user, body.text, now))
-    broker = await pubsub.broker_for(services)
+    broker = services.broker
     broker.publish("staff", {"type": "note", "conversation_id": cid, "ticket_id": ticket_id})
     return Ok(ok=True)
 
@@ -281,7 +281,7 @@ async def _close(services: Services, ticket_id: str, user: StaffUser, outcome: s
     now = services.handoff.clock()
     cid, stored = await _in_ticket(
         services, ticket_id, lambda conn: services.handoff.close(conn, ticket_id, user, outcome, notice, now))
-    pubsub.notify(await pubsub.broker_for(services), "closed", cid, ticket_id, queue=True)
+    pubsub.notify(services.broker, "closed", cid, ticket_id, queue=True)
     return await services.store.run(_result, services, cid, stored)
 
 
@@ -314,19 +314,10 @@ async def _staff_stream(services: Services, broker: pubsub.LocalBroker, session_
 
 @api.get("/events", response_class=EventStream, responses=event_stream_responses(401, 403))
 async def staff_events(request: Request, services: ServicesDep, _: StaffDep) -> StreamingResponse:
-    broker = await pubsub.broker_for(services)
+    broker = services.broker
     session: staff_sessions.Session = request.state.staff_session
     return StreamingResponse(_staff_stream(services, broker, session.id), media_type="text/event-stream",
                              headers=STREAM_HEADERS)
-
-
-async def setup(app: FastAPI, services: Services) -> None:
-    broker = await pubsub.broker_for(services)
-    services.turns.publish = pubsub.turn_publisher(broker)
-
-
-async def teardown(app: FastAPI, services: Services) -> None:
-    await pubsub.close_broker(services)
 
 
 # ``main.py`` includes ``router``; the API routes ride along on it.

@@ -16,23 +16,20 @@ Auditors (staff role ``auditor`` or ``admin``):
 """
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import logging
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, FastAPI, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from gateway import audit_trail, basis, basis_export, basis_queries, explain, retention
-from gateway.auth import new_id
+from gateway import audit_trail, basis, basis_export, basis_queries, explain
 from gateway.deps import ConversationDep, ServicesDep
 from gateway.errors import GatewayError, NotFoundError
 from gateway.schemas import IsoDate, IsoDateTime, error_responses, file_responses
@@ -330,22 +327,3 @@ async def verify(
 
 router.include_router(citizen)
 router.include_router(auditor)
-
-
-# ---- lifespan ------------------------------------------------------------------------
-async def setup(app: FastAPI, services: Services) -> None:
-    settings = services.settings
-    task = asyncio.create_task(
-        retention.run_daily(services.store, settings.retention_days, settings.timezone,
-                            tracker=retention.tracker_url(settings)),
-        name=f"retention-{new_id()[:8]}",
-    )
-    services.extras["retention_task"] = task
-
-
-async def teardown(app: FastAPI, services: Services) -> None:
-    task = services.extras.pop("retention_task", None)
-    if task is not None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

@@ -600,8 +600,8 @@ async def _masking(p: Page) -> None:
 @check("data_retention")
 async def _retention(p: Page) -> None:
     assert f" {p.services.settings.retention_days} " in p.claim("data_retention")
-    task = p.services.extras["retention_task"]
-    assert not task.done()  # the daily purge is running
+    task = p.services.retention_task
+    assert task is not None and not task.done()  # the daily purge is running
 
 
 @check("contact")

@@ -43,7 +43,7 @@ async def handed_over_after_hours(client: httpx.AsyncClient) -> tuple[str, dict[
 async def test_35_identical_call_back_requests_save_one_and_poke_the_consoles_once(gateway_factory: Any) -> None:
     async with gateway_factory(RasaRecorder(), opening_hours=NEVER_OPEN) as client:
         cid, auth, _ = await handed_over_after_hours(client)
-        broker = await pubsub.broker_for(client.app.state.services)  # type: ignore[attr-defined]
+        broker = client.app.state.services.broker  # type: ignore[attr-defined]
         url = f"/api/conversations/{cid}/callback"
         async with broker.subscribe("staff") as consoles:
             answers = [await client.post(url, headers=auth, json={"phone": "070-123 45 67"}) for _ in range(35)]

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from gateway.turn import choice_payload
+from gateway.language_question import choice_payload
 from tests.conftest import rasa_reply
 from translation.notices import Notices
 

@@ -168,7 +168,7 @@ async def test_purge_on_postgresql(gateway_factory: Any) -> None:
 async def test_the_gateway_runs_the_purge_on_its_own(gateway_factory: Any) -> None:
     async with gateway_factory(rasa, retention_days=30) as client:
         services = client.app.state.services
-        assert not services.extras["retention_task"].done()  # started by the lifespan
+        assert services.retention_task is not None and not services.retention_task.done()  # started by the lifespan
         old, _ = await converse(client, datetime.now(UTC) - timedelta(days=31), ["bygglov?"])
         job = asyncio.create_task(retention.run_daily(services.store, 30, "Europe/Stockholm", first_delay=0))
         try:
@@ -182,7 +182,7 @@ async def test_the_gateway_runs_the_purge_on_its_own(gateway_factory: Any) -> No
                 assert conn.execute(select(func.sum(aggregates.c.answers))).scalar_one() == 1
         finally:
             job.cancel()
-    assert services.extras.get("retention_task") is None  # stopped with the gateway
+    assert services.retention_task is None  # stopped with the gateway
 
 
 def test_make_purge_from_the_command_line(tmp_path: Path) -> None:
