@@ -68,7 +68,7 @@ class TicketOut(TicketSummaryOut):
 
 class AcuteMark(BaseModel):
     reason: str | None
-    detected_by: str | None
+    detected_by: str | list[str] | None  # "lexicon", or ["nlu", "lexicon"] when both saw danger
 
 
 class TranscriptMessage(BaseModel):
