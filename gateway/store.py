@@ -256,7 +256,7 @@ class Store:
         with self.engine.connect() as conn:
             yield conn
 
-    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+    async def run(self, fn: Callable[..., T], *args: object) -> T:
         return await anyio.to_thread.run_sync(fn, *args)
 
     def key(self, name: str) -> bytes:
