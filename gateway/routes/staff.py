@@ -44,7 +44,11 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 STATIC = Path(__file__).resolve().parent.parent / "staff"
-ASSETS = {"console.js": "text/javascript", "console.css": "text/css"}
+# The console: an ES module (console.js) with its imports, and the stylesheet.
+ASSETS = {
+    **{f"{name}.js": "text/javascript" for name in ("console", "state", "dom", "labels", "api", "ticket")},
+    "console.css": "text/css",
+}
 # Security headers (CSP, frame-ancestors 'none', nosniff, no-referrer, no-store) are set on
 # every response, errors included, by gateway.middleware.SecurityHeaders.
 
