@@ -18,7 +18,7 @@ from gateway.basis_queries.records import stored_record
 from gateway.store import basis_records, messages
 
 
-def _columns_problem(row: Any, record: dict[str, Any]) -> str | None:
+def _columns_problem(row: object, record: dict[str, Any]) -> str | None:
     """The indexed columns must say what the hashed record says."""
     nlu = record.get("nlu") or {}
     expected = {

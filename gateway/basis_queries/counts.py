@@ -8,11 +8,11 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, select
-from sqlalchemy.engine import Connection
+from sqlalchemy import ColumnElement, and_, select
+from sqlalchemy.engine import Connection, Row
 
 from gateway import basis
 from gateway.basis_queries.records import as_utc, local_day
@@ -52,8 +52,8 @@ class Figures:
         self.per_day[day].add(counts)
         self.total.add(counts)
 
-    def as_dict(self) -> dict[str, Any]:
-        def rows(table: dict[str, Counts], key: str) -> list[dict[str, Any]]:
+    def as_dict(self) -> dict[str, dict[str, int] | list[dict[str, str | int]]]:
+        def rows(table: dict[str, Counts], key: str) -> list[dict[str, str | int]]:
             return [{key: name, **table[name].as_dict()} for name in sorted(table)]
 
         return {
@@ -64,7 +64,28 @@ class Figures:
         }
 
 
-def record_counts(rows: Iterable[Any], zone: ZoneInfo) -> Iterator[tuple[str, str, str, Counts]]:
+class CountedRow(Protocol):
+    """What :func:`record_counts` reads of a record row (``counted_rows``; retention's own query)."""
+
+    @property
+    def conversation_id(self) -> str: ...
+    @property
+    def turn(self) -> int: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def topic(self) -> str | None: ...
+    @property
+    def language(self) -> str: ...
+    @property
+    def confidence(self) -> float | None: ...
+    @property
+    def fallback(self) -> bool: ...
+    @property
+    def handoff_reason(self) -> str | None: ...
+
+
+def record_counts(rows: Iterable[CountedRow], zone: ZoneInfo) -> Iterator[tuple[str, str, str, Counts]]:
     """(day, topic, language, counts) per record row.
 
     An answer is one basis record. A handoff is counted once per turn (a handed-over turn
@@ -78,7 +99,7 @@ def record_counts(rows: Iterable[Any], zone: ZoneInfo) -> Iterator[tuple[str, st
         if r.handoff_reason and (r.conversation_id, r.turn) not in seen_handoff:
             seen_handoff.add((r.conversation_id, r.turn))
             handoff = 1
-        vote = getattr(r, "vote", None)
+        vote: int | None = getattr(r, "vote", None)  # the feedback, where the query joined it
         yield (
             local_day(r.created_at, zone),
             r.topic or NO_TOPIC,
@@ -94,7 +115,11 @@ def record_counts(rows: Iterable[Any], zone: ZoneInfo) -> Iterator[tuple[str, st
         )
 
 
-def counted_rows(conn: Connection, where: Any = None) -> list[Any]:
+# conversation_id, turn, created_at, topic, language, confidence, fallback, handoff_reason, vote
+CountedColumns = tuple[str, int, datetime, str | None, str, float | None, bool, str | None, int | None]
+
+
+def counted_rows(conn: Connection, where: ColumnElement[bool] | None = None) -> list[Row[CountedColumns]]:
     c = basis_records.c
     query = (
         select(c.conversation_id, c.turn, c.created_at, c.topic, c.language, c.confidence,

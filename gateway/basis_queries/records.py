@@ -173,7 +173,7 @@ CSV_COLUMNS = (
 )
 
 
-def _safe_cell(value: Any) -> str:
+def _safe_cell(value: object) -> str:
     """Text for a spreadsheet cell; formulas are neutralised (CSV injection)."""
     if value is None:
         return ""
@@ -190,7 +190,7 @@ def csv_row(item: dict[str, Any]) -> dict[str, str]:
     policy = record.get("policy") or {}
     release = record.get("release") or {}
     confidence = basis.answer_confidence(nlu)
-    values: dict[str, Any] = {
+    values: dict[str, object] = {
         "id": record.get("id"),
         "conversation_id": record.get("conversation_id"),
         "seq": str(item.get("seq", "")),
