@@ -7,15 +7,16 @@ only for the staff member who holds the ticket; summaries say that a call-back w
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, TypedDict
+from typing import Any, Protocol, TypedDict
 
 from sqlalchemy import func, select
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Select
 
 from gateway.errors import NotFoundError
-from gateway.handoff.tickets import OPEN_STATUSES
+from gateway.handoff.tickets import OPEN_STATUSES, Ticket
 from gateway.staff_accounts import StaffUser
+from gateway.staff_schemas import TicketDetail
 from gateway.store import audit_events, aware, handoff_tickets, messages, staff_users, ticket_notes
 
 
@@ -35,6 +36,13 @@ class TicketSummary(TypedDict):
     outcome: str | None
     closed_at: str | None
     last_citizen_message_at: str | None
+
+
+class HeldTicket(Ticket, Protocol):
+    """A ticket row with the display name of whoever holds it (``_with_holder``)."""
+
+    @property
+    def claimed_by_name(self) -> str | None: ...
 
 
 def _with_holder() -> Select[Any]:
@@ -65,7 +73,7 @@ def recent(conn: Connection, now: datetime, limit: int = 20) -> list[TicketSumma
     return [summary(r, now, None) for r in rows]
 
 
-def summary(row: Row[Any], now: datetime, last_message: datetime | None) -> TicketSummary:
+def summary(row: HeldTicket, now: datetime, last_message: datetime | None) -> TicketSummary:
     created = aware(row.created_at)
     return {
         "id": row.id,
@@ -97,7 +105,7 @@ def _last_citizen_message(conn: Connection, conversation_ids: list[str]) -> dict
     return {cid: aware(at) for cid, at in rows if at is not None}
 
 
-def detail(conn: Connection, ticket_id: str, now: datetime, viewer: StaffUser | None = None) -> dict[str, Any]:
+def detail(conn: Connection, ticket_id: str, now: datetime, viewer: StaffUser | None = None) -> TicketDetail:
     """Everything the console shows for one ticket: reasoning, transcript (messages that
     showed danger marked ``acute``), notes, history. The call-back details are there only
     when ``viewer`` holds the ticket (has claimed it and it is active)."""
@@ -117,7 +125,7 @@ def detail(conn: Connection, ticket_id: str, now: datetime, viewer: StaffUser | 
     ).all()
     holder = viewer is not None and row.status == "active" and row.claimed_by == viewer.id
     acute = {str(mark.get("message_id")): mark for mark in (row.reasoning or {}).get("acute_messages") or []}
-    return {
+    return TicketDetail.model_validate({
         "ticket": {**summary(row, now, None), "reasoning": row.reasoning,
                    "callback": row.callback if holder else None},
         "messages": [
@@ -146,4 +154,4 @@ def detail(conn: Connection, ticket_id: str, now: datetime, viewer: StaffUser | 
              "created_at": aware(h.created_at).isoformat()}
             for h in history
         ],
-    }
+    })

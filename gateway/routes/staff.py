@@ -168,7 +168,7 @@ def _detail(services: Services, ticket_id: str, user: StaffUser) -> TicketDetail
     with services.store.begin() as conn:
         detail = views.detail(conn, ticket_id, now, user)  # call-back details only to the holder
         services.handoff.record_view(conn, ticket_id, user, now)
-    return TicketDetail.model_validate(detail)
+    return detail
 
 
 def _swedish_for_staff(services: Services, detail: TicketDetail) -> None:
