@@ -26,6 +26,11 @@ def pinned(models_dir: Path, registry_path: Path, tmp_path: Path) -> dict[str, P
     """A copy of the test registry with a lock that pins the tiny models as they are on disk."""
     registry = tmp_path / "models.yml"
     shutil.copy(registry_path, registry)
+    # A private copy: bundling records the pinned commit beside the models, and the session's
+    # shared tiny models must keep their own revision for the other translation tests.
+    source = tmp_path / "source-models"
+    shutil.copytree(models_dir, source)
+    models_dir = source
     lock = ModelLock(ModelLock.default_path(registry))
     for name in TINY:
         lock.record(name, f"local/{name}", COMMIT, models_dir / name / "hf")
