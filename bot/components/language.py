@@ -34,7 +34,7 @@ class LanguageFromMetadata(GraphComponent, EntityExtractorMixin):
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "LanguageFromMetadata":
+    ) -> LanguageFromMetadata:
         return cls()
 
     def process(self, messages: List[Message]) -> List[Message]:

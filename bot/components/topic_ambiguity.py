@@ -43,7 +43,7 @@ class TopicAmbiguityDetector(GraphComponent):
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "TopicAmbiguityDetector":
+    ) -> TopicAmbiguityDetector:
         return cls(config)
 
     def process(self, messages: List[Message]) -> List[Message]:

@@ -9,7 +9,6 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway import pubsub
 from tests.gateway.staff_helpers import (
     RasaRecorder,
     served_gateway,

@@ -31,7 +31,7 @@ import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any
 
 import pytest
 import yaml
@@ -55,7 +55,7 @@ SENSITIVE_RECALL_MIN = 1.0
 FALSE_HANDOFF_MAX = 0.03
 
 
-def load_paraphrases() -> List[Dict[str, str]]:
+def load_paraphrases() -> list[dict[str, str]]:
     items = yaml.safe_load(PARAPHRASES.read_text(encoding="utf-8")) or []
     return [{"text": str(i["text"]), "intent": str(i["intent"]), "lang": str(i.get("lang", "sv"))}
             for i in items]
@@ -81,7 +81,7 @@ def find_model() -> Path:
 
 
 @pytest.fixture(scope="module")
-def results() -> Dict[str, Any]:
+def results() -> dict[str, Any]:
     os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
     from rasa.core.agent import Agent
 
@@ -89,7 +89,7 @@ def results() -> Dict[str, Any]:
     agent = Agent.load(str(model))
     items = load_paraphrases()
 
-    async def parse_all() -> List[Dict[str, Any]]:
+    async def parse_all() -> list[dict[str, Any]]:
         return [await agent.parse_message(item["text"]) for item in items]
 
     rows = [{"text": item["text"], "gold": item["intent"], "lang": item["lang"], **effective_prediction(parse)}
@@ -98,7 +98,7 @@ def results() -> Dict[str, Any]:
     acute = [r for r in rows if r["gold"] in ACUTE]
     sensitive = [r for r in rows if r["gold"].startswith("sensitive/")]
     topic_ok = [r for r in faq if r["label"] == r["gold"]]
-    figures: Dict[str, Any] = {
+    figures: dict[str, Any] = {
         "generated_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "model": model.name,
         "paraphrases": len(rows),
@@ -192,20 +192,20 @@ def test_a_near_copy_of_a_test_question_is_caught() -> None:
 # --- the trained model ------------------------------------------------------------------
 
 
-def test_faq_paraphrases_reach_the_right_topic(results: Dict[str, Any]) -> None:
+def test_faq_paraphrases_reach_the_right_topic(results: dict[str, Any]) -> None:
     assert results["faq_topic_accuracy"] >= TOPIC_ACCURACY_MIN, (
         f"FAQ topic accuracy {results['faq_topic_accuracy']:.1%} < {TOPIC_ACCURACY_MIN:.0%}; "
         f"see {REPORT.relative_to(ROOT)} for the misses"
     )
 
 
-def test_acute_danger_is_always_recognised_as_sensitive(results: Dict[str, Any]) -> None:
+def test_acute_danger_is_always_recognised_as_sensitive(results: dict[str, Any]) -> None:
     assert results["acute_sensitive_recall"] >= SENSITIVE_RECALL_MIN, (
         "Acute-danger messages not recognised as sensitive:\n" + "\n".join(results["acute_missed"])
     )
 
 
-def test_faq_questions_are_rarely_handed_off(results: Dict[str, Any]) -> None:
+def test_faq_questions_are_rarely_handed_off(results: dict[str, Any]) -> None:
     assert results["faq_false_handoff_rate"] <= FALSE_HANDOFF_MAX, (
         f"FAQ false handoff rate {results['faq_false_handoff_rate']:.1%} > {FALSE_HANDOFF_MAX:.0%}:\n"
         + "\n".join(results["faq_handed_off"])
