@@ -779,7 +779,9 @@
     else if (s === 'closed' && (before && OPEN_STATES[before])) text = t('closed');
     if (els.banner.textContent !== text) els.banner.textContent = text;
     if (s && OPEN_STATES[s] && !status.callback_requested) callbackForm(s === 'after_hours');
-    else if (els.callback && !els.callbackDone) {
+    else if (els.callback && !els.callbackDone && !els.callbackSending) {
+      // Not while our own request is on its way: the stream may say "call-back requested"
+      // before the reply arrives, and the citizen must still see the confirmation.
       els.extra.removeChild(els.callback);
       els.callback = els.callbackOpen = null; els.callbackTouched = false;
     }
@@ -832,6 +834,7 @@
       invalid(phone, phoneErr, okPhone ? '' : t('cbBadPhone'));
       if (!okPhone) return phone.focus();
       send.setAttribute('aria-disabled', 'true');
+      els.callbackSending = true;
       var body = { name: name.value.trim(), phone: phone.value.trim() };
       if (!body.name) delete body.name;
       if (when.value.trim()) body.preferred_time = when.value.trim();
@@ -844,6 +847,7 @@
         form.appendChild(h('p', { 'class': 'kc-cbresult', role: 'status', tabindex: '-1', text: t('cbDone') }));
         form.firstChild.focus();
       }, function () {
+        els.callbackSending = false;
         send.removeAttribute('aria-disabled');
         result.textContent = t('cbFail');
       });
