@@ -27,7 +27,8 @@ from gateway.handoff import HandoffQueue, OpeningHours
 from gateway.middleware import HeaderPolicy, RequestLimits, SecurityHeaders
 from gateway.openapi import OpenAPIDocument
 from gateway.rasa_client import RasaClient
-from gateway.routes import about, chat, events, health, staff, transparency
+from gateway.releases import ReleaseRegistry
+from gateway.routes import about, chat, events, health, models, staff, transparency
 from gateway.safety import SafetyLexicon
 from gateway.services import Services, SlidingWindowLimiter
 from gateway.settings import ROOT, Settings
@@ -87,6 +88,9 @@ def create_app(
         translator = (translator_factory or default_translator)(settings)
         translator.detect("Hej, hur ansöker jag om förskola?")  # load the detector's profiles now
         release = Release(version=settings.release or code_version(), data_hash=catalogue.data_hash)
+        # The model trained from the content on disk is the live release; Rasa pulls it.
+        releases = ReleaseRegistry(store)
+        await store.run(releases.bootstrap, settings.model_file, catalogue.data_hash, None)
         rasa = RasaClient(
             settings.rasa_url,
             settings.rasa_token.get_secret_value(),
@@ -100,6 +104,7 @@ def create_app(
             catalogue=catalogue,
             translator=translator,
             handoff=handoff,
+            releases=releases,
             safety=SafetyLexicon(),
             release=release,
             publish=pubsub.turn_publisher(broker),  # consoles and citizen streams hear of turns
@@ -114,6 +119,7 @@ def create_app(
             turns=turns,
             release=release,
             broker=broker,
+            releases=releases,
             message_limiter=SlidingWindowLimiter(settings.rate_limit_per_minute),
             create_limiter=SlidingWindowLimiter(settings.create_rate_limit_per_minute),
         )
@@ -168,6 +174,7 @@ def create_app(
     app.include_router(staff.router)
     app.include_router(about.router)
     app.include_router(events.router)
+    app.include_router(models.router)
 
     widget_dir = Path(settings.widget_dir)
     if widget_dir.exists():
