@@ -130,6 +130,7 @@ def create_app(
                                 tracker=retention.tracker_url(settings)),
             name=f"retention-{new_id()[:8]}",
         )
+        services.release_task = asyncio.create_task(releases.follow(), name=f"releases-{new_id()[:8]}")
         logger.info(
             "gateway ready: db=%s release=%s responses=%d",
             store.dialect, release.version, len(catalogue.answers),
@@ -141,6 +142,9 @@ def create_app(
             with contextlib.suppress(asyncio.CancelledError):
                 await services.retention_task
             services.retention_task = None
+            services.release_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await services.release_task
             await broker.close()
             await rasa.close()
             store.dispose()

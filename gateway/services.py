@@ -58,5 +58,7 @@ class Services:
     recent_callbacks: ExpiringMap[tuple[str, str]] = field(default_factory=lambda: ExpiringMap(24 * 3600.0))
     # Background work the lifespan started (the daily retention purge), stopped with it.
     retention_task: asyncio.Task[None] | None = None
+    # Follows the live model release and reads its answers ahead of Rasa (gateway/releases.py).
+    release_task: asyncio.Task[None] | None = None
     # /om-ai's content release, read once on first use (routes/about.py).
     about_cache: dict[str, dict[str, Any] | None] = field(default_factory=dict)
