@@ -12,6 +12,7 @@ from typing import Protocol
 
 from gateway.basis import LOW_CONFIDENCE, answer_confidence
 from gateway.catalogue import Catalogue
+from gateway.handoff.reasons import REASONS
 from gateway.jsontypes import JsonRead, obj
 from gateway.texts import NATIVE as NATIVE  # basis_export reads it here
 from translation.service import LanguageInfo, Translation
@@ -66,22 +67,8 @@ INTENTS: dict[str, tuple[str, str]] = {
                      "a question the municipality's assistant cannot answer"),
 }
 
-HANDOFF_REASONS: dict[str, tuple[str, str]] = {
-    "language_support": ("frågan kunde inte översättas på ett säkert sätt",
-                         "your question could not be translated reliably"),
-    "request_human": ("du bad om att få prata med en människa", "you asked to talk to a person"),
-    "repeated_fallback": ("jag förstod inte frågan flera gånger", "I did not understand several times"),
-    "sensitive/suicide": ("det du skrev kan handla om självmordstankar",
-                          "what you wrote may be about thoughts of suicide"),
-    "sensitive/violence_close_relationship": ("det du skrev kan handla om våld i en nära relation",
-                                              "what you wrote may be about violence in a close relationship"),
-    "sensitive/child_at_risk": ("det du skrev kan handla om ett barn som far illa",
-                                "what you wrote may be about a child at risk"),
-    "sensitive/threat_or_crime": ("det du skrev kan handla om hot eller brott",
-                                  "what you wrote may be about a threat or a crime"),
-    "sensitive/homeless_emergency": ("det du skrev kan handla om akut hemlöshet",
-                                     "what you wrote may be about acute homelessness"),
-}
+#: Why a conversation was handed over, by reason, as the one list (``gateway.handoff.reasons``) words it.
+HANDOFF_REASONS: dict[str, tuple[str, str]] = {r.code: r.because for r in REASONS if r.because is not None}
 
 TITLES = ("Varför fick du det här svaret?", "Why did you get this answer?")
 

@@ -12,7 +12,7 @@ Auditors (staff role ``auditor`` or ``admin``):
 - ``GET /staff/api/audit/stats``    counts per topic, language and day
 - ``GET /staff/api/audit/verify``   the hash-chain check, first broken link
 
-``setup`` starts the daily retention job (gateway/retention.py).
+The daily retention job (gateway/retention.py) is started by the lifespan in gateway/main.py.
 """
 from __future__ import annotations
 
