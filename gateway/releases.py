@@ -229,6 +229,13 @@ class ReleaseRegistry:
                 logger.warning("releases: could not read the live release (%s)", type(exc).__name__)
             await asyncio.sleep(every_s)
 
+    def live(self) -> tuple[Release, Catalogue] | None:
+        """The live release and its answers; None before any release (unit tests)."""
+        current = self.current_sync()
+        if current is None or not current.model_id:
+            return None
+        return self.for_model(current.model_id)
+
     # -- writing -------------------------------------------------------------------------
     async def register(
         self, model_path: Path, data_hash: str, *, commit: str | None, change_set_id: int | None,

@@ -99,7 +99,10 @@ class CreateConversation(BaseModel):
 
 class SendMessage(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    text: str = Field(min_length=1, max_length=MAX_TEXT)
+    # The pattern states in the schema what the validator below refuses (with its own
+    # message): a text of only spaces, or one with a NUL character.
+    text: str = Field(min_length=1, max_length=MAX_TEXT,
+                      json_schema_extra={"pattern": "^[^\\x00]*[^\\s\\x00][^\\x00]*$"})
 
     @field_validator("text")
     @classmethod

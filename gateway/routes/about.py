@@ -24,6 +24,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
 from gateway import basis, basis_queries, explain
+from gateway.catalogue import Catalogue
 from gateway.deps import ServicesDep
 from gateway.jsontypes import obj, values
 from gateway.rasa_client import RasaUnavailableError
@@ -51,11 +52,23 @@ def _read_json(path: Path) -> dict[str, object] | None:
     return data if isinstance(data, dict) else None
 
 
-def _content_release(services: Services) -> dict[str, object] | None:
-    """The git commit of the content files on disk (read once, on first use: git is slow
-    next to a page view, and the content only changes with a restart or a release)."""
+def _live(services: Services) -> tuple[str, Catalogue, int | None]:
+    """The live release's training-data hash, answers and id (gateway/releases.py): after
+    a publish or a rollback the page describes the model that answers now. Without a
+    registered release (a gateway started without a model file), the content on disk."""
+    live = services.releases.live()
+    if live is None:
+        return services.release.data_hash, services.catalogue, None
+    release, catalogue = live
+    return release.data_hash, catalogue, release.id
+
+
+def _content_release(services: Services, release_id: int | None) -> dict[str, object] | None:
+    """The git commit of the content files on disk (read once per live release: git is slow
+    next to a page view, and the content only changes with a release)."""
     about = services.about_cache
-    if "content" not in about:
+    if "content" not in about or about.get("content_for") != {"release": release_id}:
+        about["content_for"] = {"release": release_id}
         try:
             about["content"] = content_release(services.settings.nlu_data_dir.parent).as_dict()
         except OSError as exc:
@@ -127,9 +140,10 @@ def _translation(services: Services) -> dict[str, object]:
     }
 
 
-def _evaluation(services: Services) -> dict[str, object]:
+def _evaluation(services: Services, current_hash: str, catalogue: Catalogue) -> dict[str, object]:
+    """``current_hash``: the live release's training data (scripts/data_hash.py, as
+    evaluate.py writes it)."""
     reports = services.settings.reports_dir
-    current_hash = services.release.data_hash  # scripts/data_hash.py, as evaluate.py writes it
     report = _read_json(reports / "eval.json")
     if report is None:
         evaluation: dict[str, object] = {"available": False, "current": False}
@@ -144,8 +158,8 @@ def _evaluation(services: Services) -> dict[str, object]:
             "macro_f1": report.get("macro_f1"),
             "min_topic_f1": report.get("min_topic_f1"),
             "per_topic": [
-                {"topic": topic, "label": explain.topic_label(services.catalogue, topic, "sv"),
-                 "label_en": explain.topic_label(services.catalogue, topic, "en"), **figures}
+                {"topic": topic, "label": explain.topic_label(catalogue, topic, "sv"),
+                 "label_en": explain.topic_label(catalogue, topic, "en"), **figures}
                 for topic, figures in sorted(obj(report.get("per_topic")).items())
                 if isinstance(figures, dict)
             ],
@@ -176,12 +190,14 @@ def _usage(services: Services) -> dict[str, object]:
 
 async def facts(services: Services) -> dict[str, object]:
     """The facts the page shows, gathered now from the running gateway."""
+    data_hash, catalogue, release_id = await asyncio.to_thread(_live, services)
     return {
         "generated_at": utcnow().isoformat(timespec="seconds"),
         "release": {
             "version": services.release.version,
-            "training_data": services.release.data_hash,
-            "content": await asyncio.to_thread(_content_release, services),
+            "training_data": data_hash,
+            "model_release": release_id,
+            "content": await asyncio.to_thread(_content_release, services, release_id),
         },
         "models": {
             "nlu": await _rasa_model(services),
@@ -192,12 +208,12 @@ async def facts(services: Services) -> dict[str, object]:
             },
         },
         "topics": [
-            {"topic": t, "label": explain.topic_label(services.catalogue, t, "sv"),
-             "label_en": explain.topic_label(services.catalogue, t, "en")}
-            for t in services.catalogue.topics()
+            {"topic": t, "label": explain.topic_label(catalogue, t, "sv"),
+             "label_en": explain.topic_label(catalogue, t, "en")}
+            for t in catalogue.topics()
         ],
-        "provenance": services.catalogue.provenance().as_dict(),
-        "evaluation": _evaluation(services),
+        "provenance": catalogue.provenance().as_dict(),
+        "evaluation": _evaluation(services, data_hash, catalogue),
         "usage": await services.store.run(_usage, services),
         "retention_days": services.settings.retention_days,
         "low_confidence_below": basis.LOW_CONFIDENCE,
