@@ -577,7 +577,7 @@ async def _training(p: Page) -> None:
     script = (ROOT / "scripts" / "train.sh").read_text(encoding="utf-8")
     commands = "\n".join(line for line in script.splitlines() if not line.lstrip().startswith("#"))
     assert "--config config.yml --domain bot/domain --data nlu_data bot/data" in commands
-    assert data_hash.INPUTS == ("config.yml", "bot/components", "bot/domain", "bot/data", "nlu_data")  # the model's inputs
+    assert data_hash.INPUTS == ("config.yml", "bot/components", "bot/domain", "bot/data", "nlu_data")
     assert "evaluate" not in commands  # no evaluation gate before a new model goes live (yet)
 
 

@@ -34,7 +34,8 @@ def model_archive(path: Path, model_id: str, source_url: str) -> Path:
         ]}},
     }
     with tarfile.open(path, "w:gz") as archive:
-        for name, data in (("components/x/weights.bin", b"\0" * 1024), ("metadata.json", json.dumps(metadata).encode())):
+        members = (("components/x/weights.bin", b"\0" * 1024), ("metadata.json", json.dumps(metadata).encode()))
+        for name, data in members:
             info = tarfile.TarInfo(name)
             info.size = len(data)
             archive.addfile(info, io.BytesIO(data))
