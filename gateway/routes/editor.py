@@ -1,0 +1,160 @@
+"""The editors' workspace API under ``/staff/api/editor/`` (``gateway.editor``).
+
+Session login and CSRF as the rest of the staff API; every endpoint needs the role
+``editor`` or ``publisher`` (admin passes too); publishing and rollback need ``publisher``
+and, for publishing, someone other than the change set's author.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+import anyio.to_thread
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from gateway.editor import inbox
+from gateway.editor.changes import STATE_LABELS
+from gateway.editor.workspace import EditorWorkspace
+from gateway.errors import GatewayError, UnavailableError
+from gateway.schemas import error_responses
+from gateway.staff_accounts import EDITOR_ROLES, StaffUser
+from gateway.staff_sessions import require_staff
+from gateway.store import utcnow
+
+router = APIRouter(prefix="/staff/api/editor", tags=["editor"])
+EditorDep = Annotated[StaffUser, Depends(require_staff(*EDITOR_ROLES))]
+PublisherDep = Annotated[StaffUser, Depends(require_staff("publisher"))]
+ERRORS = error_responses(401, 403, 404, 409, 422)
+DATE = r"^\d{4}-\d{2}-\d{2}$"
+
+
+def workspace(request: Request) -> EditorWorkspace:
+    found: EditorWorkspace | None = getattr(request.app.state.services, "editor", None)
+    if found is None:
+        raise UnavailableError("Redaktörernas arbetsyta är inte igång. / The editors' workspace is not running.")
+    return found
+
+
+WorkspaceDep = Annotated[EditorWorkspace, Depends(workspace)]
+
+
+class InvalidFilterError(GatewayError):
+    status = 422
+    code = "invalid_filter"
+
+
+# ---- bodies ---------------------------------------------------------------------------
+class AssignBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    topic: str = Field(min_length=5, max_length=128, pattern=r"^faq/[a-z0-9_]+$")
+    text: str = Field(min_length=1, max_length=500)
+    language: Literal["sv", "en"] | None = None
+
+
+class DismissBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    why: Literal["out_of_scope", "noise"]
+
+
+class AnswerBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    topic: str = Field(min_length=5, max_length=128, pattern=r"^faq/[a-z0-9_]+$")
+    text_sv: str | None = Field(None, min_length=1, max_length=3000)
+    text_en: str | None = Field(None, min_length=1, max_length=3000)
+    url: str | None = Field(None, max_length=500, pattern=r"^https://karlstad\.se/\S*$")
+    owner: str | None = Field(None, max_length=200)
+    checked: str | None = Field(None, pattern=DATE)
+
+    def edits(self) -> dict[str, str]:
+        return {k: v.strip() for k, v in self.model_dump(exclude={"topic"}).items() if v is not None}
+
+
+# ---- inbox ----------------------------------------------------------------------------
+@router.get("/inbox", responses=error_responses(401, 403, 422))
+async def get_inbox(
+    ws: WorkspaceDep, _: EditorDep,
+    since: Annotated[str | None, Query(pattern=DATE)] = None,
+    until: Annotated[str | None, Query(pattern=DATE)] = None,
+    days: Annotated[int, Query(ge=1, le=3650)] = 30,
+    language: Annotated[str | None, Query(pattern=r"^[a-z]{2,3}$")] = None,
+    reason: Annotated[str | None, Query(max_length=32)] = None,
+    topic: Annotated[str | None, Query(max_length=128)] = None,
+) -> dict[str, Any]:
+    if reason is not None and reason not in inbox.REASONS:
+        raise InvalidFilterError(f"Orsaken '{reason}' finns inte. Välj en av: {', '.join(inbox.REASONS)}.")
+    now = utcnow()
+    try:
+        start = dt.datetime.fromisoformat(since).replace(tzinfo=dt.UTC) if since else now - dt.timedelta(days=days)
+        end = (dt.datetime.fromisoformat(until).replace(tzinfo=dt.UTC) + dt.timedelta(days=1)) if until else now
+    except ValueError as exc:
+        raise InvalidFilterError("Datumet finns inte. Skriv ÅÅÅÅ-MM-DD. / Not a date: use YYYY-MM-DD.") from exc
+    where = inbox.InboxFilter(since=start, until=end, language=language, reason=reason, topic=topic)
+    items = await anyio.to_thread.run_sync(ws.inbox_items, where)
+    return {"items": [i.as_dict() for i in items], "reasons": inbox.REASON_LABELS,
+            "since": start.isoformat(), "until": end.isoformat()}
+
+
+@router.post("/inbox/{item_id}/assign", status_code=201, responses=ERRORS)
+async def assign(item_id: str, body: AssignBody, ws: WorkspaceDep, user: EditorDep) -> dict[str, Any]:
+    return await anyio.to_thread.run_sync(ws.assign, item_id, body.topic, body.text, body.language, user)
+
+
+@router.post("/inbox/{item_id}/dismiss", responses=ERRORS)
+async def dismiss(item_id: str, body: DismissBody, ws: WorkspaceDep, user: EditorDep) -> dict[str, bool]:
+    await anyio.to_thread.run_sync(ws.dismiss, item_id, body.why, user)
+    return {"ok": True}
+
+
+# ---- topics and answers ---------------------------------------------------------------
+@router.get("/answers", responses=error_responses(401, 403))
+async def answers(ws: WorkspaceDep, _: EditorDep, overdue: bool = False) -> dict[str, Any]:
+    items = await anyio.to_thread.run_sync(ws.answers)
+    return {"items": [a for a in items if a["overdue"] or not overdue]}
+
+
+@router.post("/answers/preview", responses=ERRORS)
+async def answer_preview(body: AnswerBody, ws: WorkspaceDep, _: EditorDep) -> dict[str, Any]:
+    return await anyio.to_thread.run_sync(ws.answer_preview, body.topic, body.edits())
+
+
+@router.post("/answers", responses=ERRORS)
+async def save_answer(body: AnswerBody, ws: WorkspaceDep, user: EditorDep) -> dict[str, Any]:
+    return await anyio.to_thread.run_sync(ws.save_answer, body.topic, body.edits(), user)
+
+
+# ---- change sets and releases ---------------------------------------------------------
+@router.get("/changes", responses=error_responses(401, 403))
+async def list_changes(ws: WorkspaceDep, _: EditorDep) -> dict[str, Any]:
+    def work() -> list[dict[str, Any]]:
+        from gateway.editor import changes
+
+        with ws.store.connect() as conn:
+            return [c.summary() for c in changes.listing(conn)]
+
+    return {"items": await anyio.to_thread.run_sync(work), "states": STATE_LABELS}
+
+
+@router.get("/changes/{change_id}", responses=error_responses(401, 403, 404))
+async def change(change_id: int, ws: WorkspaceDep, _: EditorDep) -> dict[str, Any]:
+    return await anyio.to_thread.run_sync(ws.change_detail, change_id)
+
+
+@router.post("/changes/{change_id}/submit", responses=ERRORS)
+async def submit(change_id: int, ws: WorkspaceDep, user: EditorDep) -> dict[str, Any]:
+    return await anyio.to_thread.run_sync(ws.submit, change_id, user)
+
+
+@router.post("/changes/{change_id}/publish", responses=error_responses(401, 403, 404, 409, 503))
+async def publish(change_id: int, ws: WorkspaceDep, user: PublisherDep) -> dict[str, Any]:
+    return await ws.publish(change_id, user)
+
+
+@router.get("/releases", responses=error_responses(401, 403))
+async def releases(ws: WorkspaceDep, _: EditorDep) -> dict[str, Any]:
+    return {"items": await ws.releases()}
+
+
+@router.post("/releases/{release_id}/rollback", responses=error_responses(401, 403, 404, 409, 503))
+async def rollback(release_id: int, ws: WorkspaceDep, user: PublisherDep) -> dict[str, Any]:
+    return await ws.rollback(release_id, user)
