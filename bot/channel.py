@@ -60,6 +60,16 @@ def _action_trail(tracker: Any) -> List[Dict[str, Any]]:
     return trail
 
 
+def _answering_model(tracker: Any) -> Optional[Text]:
+    """The id of the model that handled the latest message: Rasa writes it on the event.
+    During a model swap that can be the previous model, not the one loaded now."""
+    for event in reversed(tracker.events):
+        if isinstance(event, UserUttered):
+            value = (event.metadata or {}).get("model_id")
+            return str(value) if value else None
+    return None
+
+
 def _parse(tracker: Any) -> Dict[str, Any]:
     latest = tracker.latest_message
     if latest is None:
@@ -174,7 +184,7 @@ class KarlstadInput(InputChannel):
                     "messages": collector.messages,
                     "parse": _parse(tracker) if tracker else {},
                     "actions": _action_trail(tracker) if tracker else [],
-                    "model_id": agent.model_id,
+                    "model_id": (_answering_model(tracker) if tracker else None) or agent.model_id,
                     "slots": {
                         "language": tracker.get_slot("language") if tracker else None
                     },

@@ -26,9 +26,12 @@ class AnswerRenderer:
         self.translator = translator
         self.copy = copy
 
-    def render(self, message: BotMessage, lang: str, rasa_lang: str) -> list[Outgoing]:
+    def render(self, message: BotMessage, lang: str, rasa_lang: str,
+               catalogue: Catalogue | None = None) -> list[Outgoing]:
+        """``catalogue``: the answers of the release whose model answered (default: the
+        content the gateway started with)."""
         text = message.text or ""
-        answer = self.catalogue.get(message.response_id)
+        answer = (catalogue or self.catalogue).get(message.response_id)
         source = (message.metadata or {}).get("source") or (
             answer.source.as_dict() if answer and answer.source else None
         )

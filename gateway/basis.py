@@ -42,9 +42,17 @@ class Release:
 
     version: str
     data_hash: str
+    #: the model release that answered (gateway/releases.py), when the registry knows it
+    release_id: int | None = None
+    #: False when that release was no longer the live one (a turn answered during a swap)
+    live: bool | None = None
 
-    def as_dict(self) -> dict[str, str]:
-        return {"version": self.version, "training_data": self.data_hash}
+    def as_dict(self) -> dict[str, str | int | bool]:
+        out: dict[str, str | int | bool] = {"version": self.version, "training_data": self.data_hash}
+        if self.release_id is not None:
+            out["model_release"] = self.release_id
+            out["model_release_live"] = bool(self.live)
+        return out
 
 
 class BasisRecord(BaseModel):
@@ -65,7 +73,7 @@ class BasisRecord(BaseModel):
     text_sv: str | None
     nlu: dict[str, Any]
     policy: dict[str, Any] | None
-    release: dict[str, str]
+    release: dict[str, str | int | bool]
     safety: dict[str, Any] | None = None  # why safety information was given, when it was
     id: str | None = None
     response: dict[str, Any] | None = None

@@ -100,6 +100,21 @@ def _variation_language(item: dict[str, Any]) -> str:
     return "sv"
 
 
+def _add_responses(answers: dict[str, Answer], responses: dict[str, object]) -> None:
+    """Adds each response's first text per language, its source and its label."""
+    for name, variations in responses.items():
+        answer = answers.setdefault(str(name), Answer(str(name)))
+        for item in variations if isinstance(variations, list) else []:
+            if not isinstance(item, dict) or "text" not in item:
+                continue
+            lang = _variation_language(item)
+            answer.texts.setdefault(lang, str(item["text"]))
+            meta = item.get("metadata")
+            answer.source = answer.source or parse_source(meta)
+            if isinstance(meta, dict) and meta.get("label"):
+                answer.label.setdefault(lang, str(meta["label"]))
+
+
 class Catalogue:
     """Response id (``utter_faq/bygglov``) → texts per language and source."""
 
@@ -123,22 +138,19 @@ class Catalogue:
                     logger.error("catalogue: cannot parse %s: %s", path.name, exc)
                     continue
                 responses = content.get("responses") if isinstance(content, dict) else None
-                if not isinstance(responses, dict):
-                    continue
-                for name, variations in responses.items():
-                    answer = answers.setdefault(str(name), Answer(str(name)))
-                    for item in variations or []:
-                        if not isinstance(item, dict) or "text" not in item:
-                            continue
-                        lang = _variation_language(item)
-                        answer.texts.setdefault(lang, str(item["text"]))
-                        meta = item.get("metadata")
-                        answer.source = answer.source or parse_source(meta)
-                        if isinstance(meta, dict) and meta.get("label"):
-                            answer.label.setdefault(lang, str(meta["label"]))
+                if isinstance(responses, dict):
+                    _add_responses(answers, responses)
         logger.info("catalogue: %d responses loaded", len(answers))
         content_root = root or (dirs[0].parent if dirs else Path("."))
         return cls(answers, training_data_hash(content_root))
+
+    @classmethod
+    def from_responses(cls, responses: dict[str, object], data_hash: str) -> Catalogue:
+        """Answers from a domain's ``responses`` mapping (a model archive's domain, as the
+        release registry reads it), for content trained under ``data_hash``."""
+        answers: dict[str, Answer] = {}
+        _add_responses(answers, responses)
+        return cls(answers, data_hash)
 
     def get(self, response_id: str | None) -> Answer | None:
         return self.answers.get(response_id) if response_id else None

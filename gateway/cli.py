@@ -1,4 +1,4 @@
-"""Operator commands: ``python -m gateway.cli staff-user | purge | audit-verify``.
+"""Operator commands: ``python -m gateway.cli staff-user | purge | audit-verify | release``.
 
 ``staff-user`` (create an account) is defined here; ``purge`` lives with the retention job
 (``gateway.retention.cli_purge``) and ``audit-verify`` with the chain check
@@ -15,6 +15,7 @@ from collections.abc import Callable
 from gateway import retention
 from gateway.basis_queries import cli_verify
 from gateway.errors import GatewayError
+from gateway.releases import cli_release
 from gateway.settings import Settings
 from gateway.staff_accounts import ROLES, StaffAccountError, create_user
 from gateway.store import Store
@@ -71,6 +72,7 @@ COMMANDS: dict[str, tuple[Callable[[list[str]], int], str]] = {
     "staff-user": (create_staff_user, "create a staff/auditor/editor/publisher account"),
     "purge": (retention.cli_purge, "purge conversations past the retention period"),
     "audit-verify": (cli_verify, "check every basis-record hash chain"),
+    "release": (cli_release, "list, register, activate or roll back model releases"),
 }
 
 

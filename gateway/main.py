@@ -24,12 +24,14 @@ from gateway.auth import new_id
 from gateway.basis import Release
 from gateway.catalogue import Catalogue
 from gateway.editor.jobs import JobRunner
+from gateway.editor.registry import ReleaseRegistryPort
 from gateway.editor.workspace import EditorWorkspace
 from gateway.handoff import HandoffQueue, OpeningHours
 from gateway.middleware import HeaderPolicy, RequestLimits, SecurityHeaders
 from gateway.openapi import OpenAPIDocument
 from gateway.rasa_client import RasaClient
-from gateway.routes import about, chat, editor, events, health, staff, transparency
+from gateway.releases import ReleaseRegistry
+from gateway.routes import about, chat, editor, events, health, models, staff, transparency
 from gateway.safety import SafetyLexicon
 from gateway.services import Services, SlidingWindowLimiter
 from gateway.settings import ROOT, Settings
@@ -89,6 +91,9 @@ def create_app(
         translator = (translator_factory or default_translator)(settings)
         translator.detect("Hej, hur ansöker jag om förskola?")  # load the detector's profiles now
         release = Release(version=settings.release or code_version(), data_hash=catalogue.data_hash)
+        # The model trained from the content on disk is the live release; Rasa pulls it.
+        releases = ReleaseRegistry(store)
+        await store.run(releases.bootstrap, settings.model_file, catalogue.data_hash, None)
         rasa = RasaClient(
             settings.rasa_url,
             settings.rasa_token.get_secret_value(),
@@ -102,6 +107,7 @@ def create_app(
             catalogue=catalogue,
             translator=translator,
             handoff=handoff,
+            releases=releases,
             safety=SafetyLexicon(),
             release=release,
             publish=pubsub.turn_publisher(broker),  # consoles and citizen streams hear of turns
@@ -116,6 +122,7 @@ def create_app(
             turns=turns,
             release=release,
             broker=broker,
+            releases=releases,
             message_limiter=SlidingWindowLimiter(settings.rate_limit_per_minute),
             create_limiter=SlidingWindowLimiter(settings.create_rate_limit_per_minute),
         )
@@ -174,6 +181,7 @@ def create_app(
     app.include_router(editor.router)
     app.include_router(about.router)
     app.include_router(events.router)
+    app.include_router(models.router)
 
     widget_dir = Path(settings.widget_dir)
     if widget_dir.exists():
@@ -192,13 +200,12 @@ def create_app(
 
 def _start_editor(services: Services) -> EditorWorkspace:
     """The editors' workspace and its job runner (one job at a time, state in the database)."""
-    registry = getattr(services, "releases", None)  # gateway/releases.py, when it is running
+    registry: ReleaseRegistryPort = services.releases  # gateway/releases.py
 
     async def live_model() -> Path | None:
-        if registry is not None:
-            current = await registry.current()
-            if current is not None:
-                return Path(current.model_file)
+        current = await registry.current()
+        if current is not None:
+            return Path(current.model_file)
         fallback = ROOT / "var" / "models" / "current.tar.gz"
         return fallback.resolve() if fallback.exists() else None
 

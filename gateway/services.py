@@ -14,6 +14,7 @@ from gateway.login_throttle import LoginThrottle
 from gateway.pubsub import LocalBroker
 from gateway.rasa_client import RasaClient
 from gateway.ratelimit import ConversationLimits, ExpiringMap, SlidingWindowLimiter
+from gateway.releases import ReleaseRegistry
 from gateway.settings import Settings
 from gateway.store import Store
 from gateway.translation_port import TranslationPort
@@ -47,6 +48,7 @@ class Services:
     turns: TurnService
     release: Release
     broker: LocalBroker
+    releases: ReleaseRegistry
     locks: ConversationLocks = field(default_factory=ConversationLocks)
     message_limiter: SlidingWindowLimiter = field(default_factory=lambda: SlidingWindowLimiter(30))
     create_limiter: SlidingWindowLimiter = field(default_factory=lambda: SlidingWindowLimiter(30))

@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(30, ge=1)  # messages per conversation
     create_rate_limit_per_minute: int = Field(30, ge=1)  # new conversations per client address
     release: str = ""
+    # The model trained from the content files on disk (scripts/train.sh). At start it becomes
+    # the live release that every Rasa pulls from /internal/rasa/model (gateway/releases.py);
+    # unset (unit tests with a fake Rasa), the registry is left as it is.
+    model_file: Path | None = None
 
     # The editors' workspace (gateway/editor/): the git clone whose content files it edits
     # and publishes to, the commands that train and gate a candidate model (tests put fakes

@@ -33,6 +33,7 @@ from gateway.conversations import ConversationState, Outgoing
 from gateway.handoff import HandoffQueue
 from gateway.language_question import LanguageQuestion, language_choice
 from gateway.rasa_client import RasaClient, RasaReply, RasaUnavailableError
+from gateway.releases import ReleaseRegistry
 from gateway.safety import SafetyHit, SafetyLexicon
 from gateway.store import Store, utcnow
 from gateway.texts import NATIVE
@@ -91,6 +92,7 @@ class TurnService:
         handoff: HandoffQueue,
         safety: SafetyLexicon,
         release: Release,
+        releases: ReleaseRegistry | None = None,
         publish: Callable[[str, dict[str, Any]], None] | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
@@ -101,11 +103,23 @@ class TurnService:
         self.handoff = handoff
         self.safety = safety
         self.release = release
+        self.releases = releases
         self.publish = publish or (lambda channel, event: None)
         self.clock = clock
         self.copy = CitizenCopy(translator)
         self.answers = AnswerRenderer(catalogue, translator, self.copy)
         self.question = LanguageQuestion(store, translator, handoff, safety)
+
+    def _answered_by(self, reply: RasaReply | None) -> tuple[Release, Catalogue]:
+        """The release whose model answered ``reply`` and its answers (gateway/releases.py):
+        during a model swap a turn may still be answered by the previous model, and its
+        record and answer sources then name that model's release, marked as no longer live."""
+        found = self.releases.for_model(reply.model_id) if (self.releases and reply) else None
+        if found is None:
+            return self.release, self.catalogue
+        answered, catalogue = found
+        live = self.releases.live_id() if self.releases else None
+        return Release(self.release.version, answered.data_hash, answered.id, answered.id == live), catalogue
 
     # ---- conversation -------------------------------------------------------------
     def create_conversation(
@@ -239,8 +253,9 @@ class TurnService:
                 logger.warning("turn: Rasa unavailable, safety path only (%s)", exc)
 
         outgoing: list[Outgoing] = []
+        release, catalogue = self._answered_by(reply)
         base_record = basis.turn_record(conversation_id, turn, now, masked, language, translation_in,
-                                        text_sv, reply, self.release)
+                                        text_sv, reply, release)
         nlu = base_record.nlu
 
         if rasa_text is None:
@@ -250,7 +265,7 @@ class TurnService:
             acute = False
         else:
             for message in reply.answers if reply else []:
-                outgoing.extend(self.answers.render(message, lang, rasa_lang))  # 7.
+                outgoing.extend(self.answers.render(message, lang, rasa_lang, catalogue))  # 7.
             rasa_handoff = reply.handoff if reply else None
             handoff_reason = rasa_handoff.get("reason") if rasa_handoff else None
             acute = bool(rasa_handoff.get("acute")) if rasa_handoff else False

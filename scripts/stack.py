@@ -48,9 +48,20 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def rasa_endpoints(path: Path, action_url: str, database_url: str, redis_url: str, var_dir: Path) -> Path:
-    """Write Rasa's endpoints.yml for this run: SQL tracker store, optional Redis lock store."""
-    lines = ["action_endpoint:", f"  url: {action_url}", "tracker_store:", "  type: SQL"]
+#: How often (seconds) every Rasa asks the gateway whether another model release is live.
+MODEL_PULL_SECONDS = 2
+
+
+def rasa_endpoints(path: Path, action_url: str, database_url: str, redis_url: str, var_dir: Path,
+                   model_url: str | None = None) -> Path:
+    """Write Rasa's endpoints.yml for this run: SQL tracker store, optional Redis lock store,
+    and the gateway as the model server (the live release, swapped in without a restart:
+    gateway/releases.py). Rasa sends its channel token (from the environment) as ?token=."""
+    lines = ["action_endpoint:", f"  url: {action_url}"]
+    if model_url:
+        lines += ["models:", f"  url: {model_url}", "  token: ${RASA_CHANNEL_TOKEN}",
+                  f"  wait_time_between_pulls: {MODEL_PULL_SECONDS}"]
+    lines += ["tracker_store:", "  type: SQL"]
     if database_url:
         parsed = urlparse(database_url)
         lines += [
@@ -123,6 +134,7 @@ class Stack:
                 "GATEWAY_RASA_URL": self.rasa_url,
                 "GATEWAY_ACTION_SERVER_URL": f"http://127.0.0.1:{self.action_port}",
                 "GATEWAY_VAR_DIR": str(self.var_dir),
+                "GATEWAY_MODEL_FILE": str(self.model.resolve()),
                 "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
             }
         )
@@ -168,6 +180,7 @@ class Stack:
             self.database_url,
             self.redis_url,
             self.var_dir,
+            model_url=f"{self.gateway_url}/internal/rasa/model",
         )
         self._spawn("actions", [str(RASA_BIN), "run", "actions", "--actions", "actions",
                                 "-p", str(self.action_port)], {"SANIC_HOST": "127.0.0.1"})
