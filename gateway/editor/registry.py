@@ -4,6 +4,7 @@ it live, list the history and roll back. Typed here as a Protocol so the workspa
 on the interface only."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
@@ -43,7 +44,7 @@ class ReleaseRegistryPort(Protocol):
 
     async def current(self) -> ReleaseLike | None: ...
 
-    async def history(self) -> list[ReleaseLike]: ...
+    async def history(self) -> Sequence[ReleaseLike]: ...
 
     async def rollback(self, release_id: int, by: str) -> ReleaseLike: ...
 
