@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from gateway.errors import ConflictError, GatewayError
+from gateway.errors import ConflictError, GatewayError, NotFoundError
 from scripts.data_hash import INPUTS, input_files
 
 ANSWER_FIELDS = ("text_sv", "text_en", "url", "owner", "checked")
@@ -56,7 +56,7 @@ def topic_file(nlu_dir: Path, topic: str) -> Path:
             match = INTENT_LINE.match(line)
             if match and match.group(1) == topic:
                 return path
-    raise ContentError(f"Ämnet '{topic}' finns inte i innehållet. / Topic '{topic}' does not exist.")
+    raise NotFoundError(f"Ämnet '{topic}' finns inte i innehållet. / Topic '{topic}' does not exist.")
 
 
 def topics(nlu_dir: Path) -> list[str]:

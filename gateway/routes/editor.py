@@ -10,7 +10,7 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 import anyio.to_thread
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.editor import inbox
@@ -26,7 +26,12 @@ router = APIRouter(prefix="/staff/api/editor", tags=["editor"])
 EditorDep = Annotated[StaffUser, Depends(require_staff(*EDITOR_ROLES))]
 PublisherDep = Annotated[StaffUser, Depends(require_staff("publisher"))]
 ERRORS = error_responses(401, 403, 404, 409, 422)
-DATE = r"^\d{4}-\d{2}-\d{2}$"
+MAX_ID = 2**31 - 1
+ChangeId = Annotated[int, Path(ge=1, le=MAX_ID)]
+ReleaseId = Annotated[int, Path(ge=1, le=MAX_ID)]
+ItemId = Annotated[str, Path(pattern=r"^[0-9a-f]{24}$")]
+DAY = Query(pattern=r"^\d{4}-\d{2}-\d{2}$", json_schema_extra={"format": "date"})
+Reason = Literal["fallback", "did_you_mean", "thumbs_down", "low_confidence", "handoff_after_miss"]
 
 
 def workspace(request: Request) -> EditorWorkspace:
@@ -37,11 +42,6 @@ def workspace(request: Request) -> EditorWorkspace:
 
 
 WorkspaceDep = Annotated[EditorWorkspace, Depends(workspace)]
-
-
-class InvalidFilterError(GatewayError):
-    status = 422
-    code = "invalid_filter"
 
 
 # ---- bodies ---------------------------------------------------------------------------
@@ -64,31 +64,44 @@ class AnswerBody(BaseModel):
     text_en: str | None = Field(None, min_length=1, max_length=3000)
     url: str | None = Field(None, max_length=500, pattern=r"^https://karlstad\.se/\S*$")
     owner: str | None = Field(None, max_length=200)
-    checked: str | None = Field(None, pattern=DATE)
+    checked: dt.date | None = None
 
     def edits(self) -> dict[str, str]:
-        return {k: v.strip() for k, v in self.model_dump(exclude={"topic"}).items() if v is not None}
+        values = self.model_dump(exclude={"topic"})
+        return {k: (v.isoformat() if isinstance(v, dt.date) else str(v).strip())
+                for k, v in values.items() if v is not None}
+
+
+class InvalidDayError(GatewayError):
+    status = 422
+    code = "invalid_day"
+
+
+def _day(value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise InvalidDayError(f"'{value}' är inget datum. Skriv ÅÅÅÅ-MM-DD. / Not a date: use YYYY-MM-DD.") from exc
 
 
 # ---- inbox ----------------------------------------------------------------------------
 @router.get("/inbox", responses=error_responses(401, 403, 422))
 async def get_inbox(
     ws: WorkspaceDep, _: EditorDep,
-    since: Annotated[str | None, Query(pattern=DATE)] = None,
-    until: Annotated[str | None, Query(pattern=DATE)] = None,
+    since: Annotated[str | None, DAY] = None,
+    until: Annotated[str | None, DAY] = None,
     days: Annotated[int, Query(ge=1, le=3650)] = 30,
     language: Annotated[str | None, Query(pattern=r"^[a-z]{2,3}$")] = None,
-    reason: Annotated[str | None, Query(max_length=32)] = None,
+    reason: Reason | None = None,
     topic: Annotated[str | None, Query(max_length=128)] = None,
 ) -> dict[str, Any]:
-    if reason is not None and reason not in inbox.REASONS:
-        raise InvalidFilterError(f"Orsaken '{reason}' finns inte. Välj en av: {', '.join(inbox.REASONS)}.")
+    """Missed questions over a period (``since``/``until``, days in UTC, or the last ``days``)."""
     now = utcnow()
-    try:
-        start = dt.datetime.fromisoformat(since).replace(tzinfo=dt.UTC) if since else now - dt.timedelta(days=days)
-        end = (dt.datetime.fromisoformat(until).replace(tzinfo=dt.UTC) + dt.timedelta(days=1)) if until else now
-    except ValueError as exc:
-        raise InvalidFilterError("Datumet finns inte. Skriv ÅÅÅÅ-MM-DD. / Not a date: use YYYY-MM-DD.") from exc
+    first, last = _day(since), _day(until)
+    start = dt.datetime.combine(first, dt.time(), dt.UTC) if first else now - dt.timedelta(days=days)
+    end = dt.datetime.combine(last, dt.time(), dt.UTC) + dt.timedelta(days=1) if last else now
     where = inbox.InboxFilter(since=start, until=end, language=language, reason=reason, topic=topic)
     items = await anyio.to_thread.run_sync(ws.inbox_items, where)
     return {"items": [i.as_dict() for i in items], "reasons": inbox.REASON_LABELS,
@@ -96,12 +109,12 @@ async def get_inbox(
 
 
 @router.post("/inbox/{item_id}/assign", status_code=201, responses=ERRORS)
-async def assign(item_id: str, body: AssignBody, ws: WorkspaceDep, user: EditorDep) -> dict[str, Any]:
+async def assign(item_id: ItemId, body: AssignBody, ws: WorkspaceDep, user: EditorDep) -> dict[str, Any]:
     return await anyio.to_thread.run_sync(ws.assign, item_id, body.topic, body.text, body.language, user)
 
 
 @router.post("/inbox/{item_id}/dismiss", responses=ERRORS)
-async def dismiss(item_id: str, body: DismissBody, ws: WorkspaceDep, user: EditorDep) -> dict[str, bool]:
+async def dismiss(item_id: ItemId, body: DismissBody, ws: WorkspaceDep, user: EditorDep) -> dict[str, bool]:
     await anyio.to_thread.run_sync(ws.dismiss, item_id, body.why, user)
     return {"ok": True}
 
@@ -136,17 +149,17 @@ async def list_changes(ws: WorkspaceDep, _: EditorDep) -> dict[str, Any]:
 
 
 @router.get("/changes/{change_id}", responses=error_responses(401, 403, 404))
-async def change(change_id: int, ws: WorkspaceDep, _: EditorDep) -> dict[str, Any]:
+async def change(change_id: ChangeId, ws: WorkspaceDep, _: EditorDep) -> dict[str, Any]:
     return await anyio.to_thread.run_sync(ws.change_detail, change_id)
 
 
 @router.post("/changes/{change_id}/submit", responses=ERRORS)
-async def submit(change_id: int, ws: WorkspaceDep, user: EditorDep) -> dict[str, Any]:
+async def submit(change_id: ChangeId, ws: WorkspaceDep, user: EditorDep) -> dict[str, Any]:
     return await anyio.to_thread.run_sync(ws.submit, change_id, user)
 
 
 @router.post("/changes/{change_id}/publish", responses=error_responses(401, 403, 404, 409, 503))
-async def publish(change_id: int, ws: WorkspaceDep, user: PublisherDep) -> dict[str, Any]:
+async def publish(change_id: ChangeId, ws: WorkspaceDep, user: PublisherDep) -> dict[str, Any]:
     return await ws.publish(change_id, user)
 
 
@@ -156,5 +169,5 @@ async def releases(ws: WorkspaceDep, _: EditorDep) -> dict[str, Any]:
 
 
 @router.post("/releases/{release_id}/rollback", responses=error_responses(401, 403, 404, 409, 503))
-async def rollback(release_id: int, ws: WorkspaceDep, user: PublisherDep) -> dict[str, Any]:
+async def rollback(release_id: ReleaseId, ws: WorkspaceDep, user: PublisherDep) -> dict[str, Any]:
     return await ws.rollback(release_id, user)

@@ -70,7 +70,7 @@ async def test_inbox_reasons_and_filters(gateway_factory: Any, tmp_path: Path) -
     assert [i["text"] for i in thumbs] == ["behöver jag bygglov för ett plank"]
     assert [i["predicted_topic"] for i in swim] == ["faq/simhall"]
     assert future == []
-    assert bad.status_code == 422 and "boredom" in bad.json()["error"]["message"]
+    assert bad.status_code == 422 and "did_you_mean" in bad.json()["error"]["message"]
 
 
 async def test_assign_refuses_personal_data_and_test_sentences(gateway_factory: Any, tmp_path: Path) -> None:
