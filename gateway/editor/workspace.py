@@ -207,12 +207,23 @@ class EditorWorkspace:
             message = (f"Innehåll: ändring {change_id} från redaktörernas arbetsyta\n\n"
                        f"Change set {change_id}, data hash {change.data_hash}.\n\n"
                        f"Reviewed-by: {publisher.ident}\n")
+            model = Path(change.model_file or "")
+            if not model.is_file():
+                raise ConflictError(f"Den tränade modellen för ändring {change_id} finns inte längre. Skicka in "
+                                    f"ändringen igen. / The trained model is missing; resubmit.")
             content.publish_files(self.root, staging)
             commit = await asyncio.to_thread(content.commit, self.root, message, author, publisher)
-            release = await registry.register(
-                Path(change.model_file or ""), change.data_hash or "", commit=commit, change_set_id=change_id,
-                author=change.author_name, publisher=user.display_name, figures=dict(change.figures or {}))
-            release = await registry.activate(release.id, by=user.username)
+            try:
+                release = await registry.register(
+                    model, change.data_hash or "", commit=commit, change_set_id=change_id,
+                    author=change.author_name, publisher=user.display_name, figures=dict(change.figures or {}))
+                release = await registry.activate(release.id, by=user.username)
+            except ValueError as exc:  # the registry's ReleaseError: the model cannot go live
+                logger.error("editor: change %d committed as %s but not made live (%s)", change_id, commit,
+                             type(exc).__name__)
+                raise ConflictError(
+                    f"Innehållet är sparat (commit {commit[:10]}) men modellen kunde inte tas i bruk: {exc}. "
+                    f"/ The content was committed but the model could not go live.") from exc
             with self.store.begin() as conn:
                 changes.move(conn, change_id, ("ready",), "published", commit=commit, release_id=release.id,
                              publisher_name=user.display_name)

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from tests.conftest import ROOT, rasa_reply
-from tests.gateway.staff_helpers import make_staff, staff_login
+from tests.gateway.staff_helpers import handoff_reply, make_staff, staff_login
 
 FAKE_TRAIN = '''
 import hashlib, sys
@@ -150,6 +150,8 @@ def missing_rasa(request: httpx.Request) -> httpx.Response:
     import json
 
     text = json.loads(request.content)["message"].lower()
+    if "människa" in text:
+        return httpx.Response(200, json=handoff_reply())
     if text.startswith("/choose_topic"):
         return httpx.Response(200, json=rasa_reply("Bibliotek.", response_id="utter_faq/bibliotek",
                                                    intent="choose_topic", topic=None, confidence=1.0))

@@ -51,6 +51,7 @@ async def test_inbox_reasons_and_filters(gateway_factory: Any, tmp_path: Path) -
                                  json={"basis_id": basis_id, "value": "down"})
         assert down.status_code in (200, 201, 204), down.text
         await say(client, ["where can I find the thing for the bins"], language="en")
+        await say(client, ["vem sköter skylten vid torget", "jag vill prata med en människa"])
         await login_as(client, "eva", "editor")
         everything = items_by_text((await client.get(INBOX)).json())
         english = (await client.get(INBOX, params={"language": "en"})).json()["items"]
@@ -66,6 +67,8 @@ async def test_inbox_reasons_and_filters(gateway_factory: Any, tmp_path: Path) -
     assert everything["när öppnar simhallen i sundsta"]["predicted_topic"] == "faq/simhall"
     assert everything["när öppnar simhallen i sundsta"]["confidence"] == 0.45
     assert everything["behöver jag bygglov för ett plank"]["reason"] == "thumbs_down"
+    assert everything["vem sköter skylten vid torget"]["reasons"] == ["fallback", "handoff_after_miss"]
+    assert "jag vill prata med en människa" not in everything
     assert [i["language"] for i in english] == ["en"]
     assert [i["text"] for i in thumbs] == ["behöver jag bygglov för ett plank"]
     assert [i["predicted_topic"] for i in swim] == ["faq/simhall"]
