@@ -154,15 +154,16 @@ class JobRunner:
         report.unlink(missing_ok=True)
         gated = await run_step([*self.settings.editor_gate_command, "--model", str(model),
                                 "--baseline", str(baseline or model), "--extra", str(extra),
-                                "--json", str(report)], timeout)
+                                self.settings.editor_gate_report_option, str(report)], timeout)
         figures: dict[str, Any] | None = None
         if report.exists():
             with contextlib.suppress(ValueError):
                 loaded = json.loads(report.read_text(encoding="utf-8"))
                 figures = loaded if isinstance(loaded, dict) else {"report": loaded}
         if not gated.ok:
-            why = (figures or {}).get("reason") or (figures or {}).get("failures") or gated.stderr[-TAIL:] \
-                or gated.stdout[-TAIL:]
+            reasons = (figures or {}).get("reasons")
+            why = ("; ".join(map(str, reasons)) if isinstance(reasons, list) and reasons else None) \
+                or (figures or {}).get("reason") or gated.stderr[-TAIL:] or gated.stdout[-TAIL:]
             await self.store.run(self._fail, change_id, f"Släppkontrollen godkände inte modellen: {why}", figures)
             return
         await self.store.run(lambda: self._move(change_id, "ready", figures=figures or {}))
