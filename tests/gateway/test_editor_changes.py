@@ -184,3 +184,17 @@ async def test_answer_edit_preview_diff_and_review_list(gateway_factory: Any, tm
     assert detail["answers"][0]["topic"] == "faq/bibliotek"
     assert "nya öppettider" not in live  # nothing changes live before publishing
     assert all(a["overdue"] for a in due)
+
+
+async def test_the_workspace_runs_on_postgresql(gateway_factory: Any, tmp_path: Path, postgres_url: str) -> None:
+    """The inbox query, the change-set tables and the job runner on PostgreSQL too."""
+    fake = fakes(tmp_path)
+    async with gateway_factory(missing_rasa, database_url=postgres_url, **fake.settings()) as client:
+        assert services_of(client).store.dialect == "postgresql"
+        await say(client, ["var lånar man grejer utan att köpa dem?"])
+        change_id = await assigned_draft(client)
+        await client.post(f"{API}/changes/{change_id}/submit")
+        done = await wait_for_state(client, change_id, ("ready", "failed"))
+        inbox_items = (await client.get(f"{API}/inbox")).json()["items"]
+    assert done["state"] == "ready", done.get("reason")
+    assert inbox_items == []  # both wordings were one item, and it was assigned
