@@ -58,6 +58,7 @@ class Turn:
     response_ids: list[str] = field(default_factory=list)
     reasons: set[str] = field(default_factory=set)
     handoff_reason: str | None = None
+    votes: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -118,6 +119,11 @@ def _sensitive_conversations(conn: Connection, ids: Iterable[str]) -> set[str]:
 
 
 def citizen_turns(conn: Connection, since: datetime, until: datetime, low_confidence: float) -> list[Turn]:
+    """The period's citizen turns that belong in the inbox, sensitive conversations left out."""
+    return [t for t in all_turns(conn, since, until, low_confidence) if t.reasons]
+
+
+def all_turns(conn: Connection, since: datetime, until: datetime, low_confidence: float) -> list[Turn]:
     """The period's citizen turns with the reasons they belong in the inbox (maybe none),
     sensitive conversations left out."""
     c = basis_records.c
@@ -151,8 +157,10 @@ def citizen_turns(conn: Connection, since: datetime, until: datetime, low_confid
         turn.response_ids.append(response_id)
         if is_fallback(record):
             turn.reasons.add("fallback")
-        if r.vote is not None and int(r.vote) < 0:
-            turn.reasons.add("thumbs_down")
+        if r.vote is not None:
+            turn.votes.append(int(r.vote))
+            if int(r.vote) < 0:
+                turn.reasons.add("thumbs_down")
         if (str(turn.topic or "").startswith("faq/") and turn.confidence is not None
                 and turn.confidence < low_confidence and response_id.startswith("utter_faq/")):
             turn.reasons.add("low_confidence")
@@ -171,7 +179,7 @@ def citizen_turns(conn: Connection, since: datetime, until: datetime, low_confid
     for t in last.values():  # "Menade du …?" in a conversation's last turn: nothing was chosen
         if DID_YOU_MEAN in t.response_ids:
             t.reasons.add("did_you_mean")
-    return [t for t in ordered if t.reasons]
+    return ordered
 
 
 def group(turns: Sequence[Turn], handled: set[str]) -> list[InboxItem]:
@@ -213,3 +221,26 @@ def inbox(conn: Connection, where: InboxFilter, low_confidence: float) -> list[I
         and (where.reason is None or where.reason in i.reasons)
         and (where.topic is None or i.predicted_topic == where.topic)
     ]
+
+
+QUALITY_COLUMNS = ("answers", "fallbacks", "did_you_mean", "low_confidence", "thumbs_up", "thumbs_down",
+                   "handoffs")
+
+
+def quality(turns: Sequence[Turn]) -> list[dict[str, Any]]:
+    """Per predicted topic and language: turns, and how many of them missed in which way."""
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for t in turns:
+        key = (t.topic or "-", t.language)
+        row = rows.setdefault(key, {"topic": key[0], "language": key[1], **dict.fromkeys(QUALITY_COLUMNS, 0)})
+        row["answers"] += 1
+        row["fallbacks"] += int("fallback" in t.reasons)
+        row["did_you_mean"] += int("did_you_mean" in t.reasons)
+        row["low_confidence"] += int("low_confidence" in t.reasons)
+        row["thumbs_up"] += sum(1 for v in t.votes if v > 0)
+        row["thumbs_down"] += sum(1 for v in t.votes if v < 0)
+        row["handoffs"] += int(t.handoff_reason is not None)
+    for row in rows.values():
+        misses = row["fallbacks"] + row["did_you_mean"] + row["low_confidence"] + row["thumbs_down"]
+        row["miss_share"] = round(min(misses, row["answers"]) / row["answers"], 3)
+    return sorted(rows.values(), key=lambda r: (-r["miss_share"], r["topic"], r["language"]))

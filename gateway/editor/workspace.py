@@ -58,6 +58,10 @@ class EditorWorkspace:
         with self.store.connect() as conn:
             return inbox.inbox(conn, where, self.settings.editor_low_confidence)
 
+    def quality(self, since: dt.datetime, until: dt.datetime) -> list[dict[str, Any]]:
+        with self.store.connect() as conn:
+            return inbox.quality(inbox.all_turns(conn, since, until, self.settings.editor_low_confidence))
+
     def _item(self, item_id: str) -> inbox.InboxItem:
         now = utcnow()
         where = inbox.InboxFilter(since=now - dt.timedelta(days=self.settings.retention_days), until=now)

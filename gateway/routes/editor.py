@@ -108,6 +108,23 @@ async def get_inbox(
             "since": start.isoformat(), "until": end.isoformat()}
 
 
+@router.get("/quality", responses=error_responses(401, 403, 422))
+async def quality(
+    ws: WorkspaceDep, _: EditorDep,
+    since: Annotated[str | None, DAY] = None,
+    until: Annotated[str | None, DAY] = None,
+    days: Annotated[int, Query(ge=1, le=3650)] = 30,
+) -> dict[str, Any]:
+    """Per topic and language: answers, fallbacks, "Menade du", unsure answers, thumbs up and
+    down, handoffs (sensitive conversations left out, as in the inbox)."""
+    now = utcnow()
+    first, last = _day(since), _day(until)
+    start = dt.datetime.combine(first, dt.time(), dt.UTC) if first else now - dt.timedelta(days=days)
+    end = dt.datetime.combine(last, dt.time(), dt.UTC) + dt.timedelta(days=1) if last else now
+    rows = await anyio.to_thread.run_sync(ws.quality, start, end)
+    return {"items": rows, "since": start.isoformat(), "until": end.isoformat()}
+
+
 @router.post("/inbox/{item_id}/assign", status_code=201, responses=ERRORS)
 async def assign(item_id: ItemId, body: AssignBody, ws: WorkspaceDep, user: EditorDep) -> dict[str, Any]:
     return await anyio.to_thread.run_sync(ws.assign, item_id, body.topic, body.text, body.language, user)

@@ -254,13 +254,41 @@ async function loadReleases() {
   }));
 }
 
+// ---- quality ----------------------------------------------------------------------------
+async function loadQuality() {
+  const data = await call(`/quality?days=${$("q-days").value}`);
+  if (!data) return;
+  $("quality-rows").replaceChildren(...data.items.map((r) => {
+    const share = Math.round(r.miss_share * 100);
+    const bar = el("span", { class: "bar", "aria-hidden": "true" });
+    bar.style.width = `${share}%`;
+    const open = el("button", { type: "button", text: "Visa frågorna", "aria-label": `Visa frågorna om ${r.topic} på ${language(r.language)} i inkorgen` });
+    open.addEventListener("click", () => {
+      $("f-days").value = $("q-days").value;
+      $("f-topic").value = [...$("f-topic").options].some((o) => o.value === r.topic) ? r.topic : "";
+      $("f-language").value = [...$("f-language").options].some((o) => o.value === r.language) ? r.language : "";
+      $("f-reason").value = "";
+      selectPanel(0, true);
+    });
+    return el("tr", {}, el("td", { text: r.topic === "-" ? "inget ämne" : r.topic }), el("td", { text: language(r.language) }),
+      ...["answers", "fallbacks", "did_you_mean", "low_confidence", "thumbs_up", "thumbs_down", "handoffs"]
+        .map((k) => el("td", { class: "num", text: String(r[k]) })),
+      el("td", { class: "share" }, el("span", { class: "bar-track" }, bar), el("span", { text: `${share} %` })),
+      el("td", {}, open));
+  }));
+}
+$("quality-filter").addEventListener("submit", (event) => { event.preventDefault(); loadQuality(); });
+
 // ---- start ------------------------------------------------------------------------------
-const panels = { "etab-inbox": loadInbox, "etab-changes": loadChanges, "etab-answers": loadAnswers, "etab-releases": loadReleases };
+const panels = { "etab-inbox": loadInbox, "etab-changes": loadChanges, "etab-answers": loadAnswers,
+  "etab-releases": loadReleases, "etab-quality": loadQuality };
+let selectPanel = () => {};
 
 export async function startEditor() {
   if (ed.started) { loadInbox(); return; }
   ed.started = true;
-  tablist(["etab-inbox", "etab-changes", "etab-answers", "etab-releases"].map($), (id) => panels[id]());
+  selectPanel = tablist(["etab-inbox", "etab-changes", "etab-answers", "etab-releases", "etab-quality"].map($),
+    (id) => panels[id]());
   const answers = await call("/answers");
   ed.topics = answers ? answers.items.map((a) => a.topic) : [];
   fillSelect($("f-topic"), ed.topics.map((t) => [t, t]), "Alla");

@@ -133,6 +133,14 @@ def test_editor_assigns_submits_and_a_publisher_publishes(served: tuple[str, Any
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     driver.save_screenshot(str(ARTIFACTS / "editor-inbox.png"))
 
+    # Quality: the miss counted under the fallback intent; its button leads back to the inbox.
+    driver.find_element(By.ID, "etab-quality").click()
+    quality = wait(lambda: driver.find_elements(By.CSS_SELECTOR, "#quality-rows tr"), what="quality rows")
+    assert quality[0].text.startswith("nlu_fallback") and "100 %" in quality[0].text
+    axe_check(driver, "quality")
+    quality[0].find_element(By.TAG_NAME, "button").click()
+    wait(lambda: driver.find_element(By.ID, "etab-inbox").get_attribute("aria-selected") == "true", what="inbox tab")
+    rows = wait(lambda: driver.find_elements(By.CSS_SELECTOR, "#inbox-rows tr"), what="inbox rows again")
     rows[0].find_element(By.XPATH, ".//button[starts-with(., 'Lägg till')]").click()
     text = driver.find_element(By.ID, "assign-text")
     assert driver.switch_to.active_element == text

@@ -59,6 +59,7 @@ async def test_inbox_reasons_and_filters(gateway_factory: Any, tmp_path: Path) -
         swim = (await client.get(INBOX, params={"topic": "faq/simhall"})).json()["items"]
         future = (await client.get(INBOX, params={"since": "2099-01-01"})).json()["items"]
         bad = await client.get(INBOX, params={"reason": "boredom"})
+        quality = (await client.get("/staff/api/editor/quality")).json()["items"]
         assert chose  # the conversation where a topic was picked
 
     assert everything["jag letar efter en bok om svampar"]["reason"] == "did_you_mean"
@@ -73,6 +74,11 @@ async def test_inbox_reasons_and_filters(gateway_factory: Any, tmp_path: Path) -
     assert [i["text"] for i in thumbs] == ["behöver jag bygglov för ett plank"]
     assert [i["predicted_topic"] for i in swim] == ["faq/simhall"]
     assert future == []
+    rows = {(r["topic"], r["language"]): r for r in quality}
+    assert rows[("faq/simhall", "sv")]["low_confidence"] == 1 and rows[("faq/simhall", "sv")]["miss_share"] == 1.0
+    assert rows[("faq/bygglov", "sv")]["thumbs_down"] == 1
+    assert rows[("faq/bibliotek", "sv")]["did_you_mean"] == 1  # the other "Menade du" got a choice
+    assert rows[("request_human", "sv")]["handoffs"] == 1
     assert bad.status_code == 422 and "did_you_mean" in bad.json()["error"]["message"]
 
 
