@@ -23,6 +23,8 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot import model_puller
+
 logger = logging.getLogger(__name__)
 
 MAX_TEXT = 4000
@@ -132,6 +134,7 @@ class KarlstadInput(InputChannel):
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> Blueprint:
         webhook = Blueprint("karlstad_webhook", __name__)
+        model_puller.install(webhook, self.token)  # the live release, swapped in place
 
         @webhook.route("/", methods=["GET"])
         async def health(request: Request) -> HTTPResponse:

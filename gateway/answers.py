@@ -4,8 +4,6 @@ answer beside a translation known to be poor, and in Swedish and English with a 
 when there is no trustworthy translation."""
 from __future__ import annotations
 
-from typing import Any
-
 from gateway import texts
 from gateway.basis import translation_dict
 from gateway.catalogue import Answer, Catalogue
@@ -73,7 +71,7 @@ class AnswerRenderer:
 
     def _poor_tier(
         self, translated: Outgoing, message: BotMessage, answer: Answer | None, text: str,
-        source: dict[str, Any] | None, lang: str,
+        source: dict[str, object] | None, lang: str,
     ) -> list[Outgoing]:
         """A language whose machine translation is known to be poor (tier ``poor`` in
         translation/models.yml): the translated answer, labelled, with the Swedish and the

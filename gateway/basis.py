@@ -68,20 +68,20 @@ class BasisRecord(BaseModel):
     created_at: str
     user_text_masked: str
     pii_masked: list[str]
-    language: dict[str, Any]
-    translation_in: dict[str, Any] | None
+    language: dict[str, object]
+    translation_in: dict[str, object] | None
     text_sv: str | None
-    nlu: dict[str, Any]
-    policy: dict[str, Any] | None
+    nlu: dict[str, object]
+    policy: dict[str, object] | None
     release: dict[str, str | int | bool]
-    safety: dict[str, Any] | None = None  # why safety information was given, when it was
+    safety: dict[str, object] | None = None  # why safety information was given, when it was
     id: str | None = None
-    response: dict[str, Any] | None = None
-    translation_out: dict[str, Any] | None = None
-    handoff: dict[str, Any] | None = None
+    response: dict[str, object] | None = None
+    translation_out: dict[str, object] | None = None
+    handoff: dict[str, object] | None = None
 
 
-def translation_dict(tr: Translation | None) -> dict[str, Any] | None:
+def translation_dict(tr: Translation | None) -> dict[str, object] | None:
     """A translation's provenance as the basis record and the widget's label keep it."""
     if tr is None:
         return None
@@ -97,13 +97,13 @@ def translation_dict(tr: Translation | None) -> dict[str, Any] | None:
     }
 
 
-def unverified_line(lang: str) -> dict[str, Any]:
+def unverified_line(lang: str) -> dict[str, object]:
     """Provenance of a fixed line no translator has verified (basis record, widget label)."""
     return {"engine": "notice", "model": "translation/notices.yml", "revision": "-", "score": None,
             "ok": True, "reason": None, "source_lang": "sv", "target_lang": lang, "verified": False}
 
 
-def nlu_of(reply: RasaReply | None) -> dict[str, Any]:
+def nlu_of(reply: RasaReply | None) -> dict[str, object]:
     """What the NLU understood (intent, topic, rankings, entities), from Rasa's parse."""
     if reply is None:  # not sent to Rasa: the record keeps the same keys, all empty
         return {"model_id": None, "intent": None, "confidence": None, "ranking": [],
@@ -126,7 +126,7 @@ def nlu_of(reply: RasaReply | None) -> dict[str, Any]:
     }
 
 
-def policy_of(reply: RasaReply | None) -> dict[str, Any] | None:
+def policy_of(reply: RasaReply | None) -> dict[str, object] | None:
     """The policy and action that answered last, with every action of the turn."""
     if reply is None or not reply.actions:
         return None
@@ -158,7 +158,7 @@ def turn_record(
 
 def append_answers(
     conn: Connection, shared: BasisRecord, outgoing: list[Outgoing],
-    handoff: dict[str, Any] | None, now: datetime,
+    handoff: dict[str, object] | None, now: datetime,
 ) -> None:
     """One basis record per answer; its id goes to the widget with the answer."""
     for answer in outgoing:
@@ -172,7 +172,7 @@ def append_answers(
         append(conn, record.model_dump(), now)
 
 
-def answer_confidence(nlu: dict[str, Any] | None) -> float | None:
+def answer_confidence(nlu: Mapping[str, object] | None) -> float | None:
     """How sure the assistant was of what it understood (0-1), or None without a parse.
 
     With a retrieval topic both the intent and the topic had to be right, so the lower of
@@ -193,12 +193,12 @@ def is_fallback(record: dict[str, Any]) -> bool:
     return nlu.get("intent") == "nlu_fallback" or policy.get("action") in FALLBACK_ACTIONS
 
 
-def canonical(record: dict[str, Any]) -> bytes:
+def canonical(record: Mapping[str, object]) -> bytes:
     body = {k: v for k, v in record.items() if k != "hash"}
     return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def record_hash(record: dict[str, Any]) -> str:
+def record_hash(record: Mapping[str, object]) -> str:
     return hashlib.sha256(canonical(record)).hexdigest()
 
 
@@ -257,7 +257,7 @@ class ChainReport:
     first_broken_seq: int | None = None
     problem: str | None = None
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, object]:
         return {
             "conversation_id": self.conversation_id,
             "records": self.records,

@@ -8,12 +8,13 @@ Nothing here touches the database: ``collect`` is given a connection.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TypedDict
 
 from sqlalchemy.engine import Connection
 
 from gateway import basis_queries, explain
 from gateway.catalogue import Catalogue
+from gateway.jsontypes import obj
 from gateway.store import utcnow
 
 ABOUT = {
@@ -49,7 +50,17 @@ TEXT = {
 }
 
 
-def collect(conn: Connection, conversation_id: str) -> dict[str, Any]:
+class BasisExport(TypedDict):
+    """The JSON form: the records as stored (with the citizen's feedback) and the chain check."""
+
+    conversation_id: str
+    exported_at: str
+    about: dict[str, str]
+    chain: dict[str, object]
+    records: list[dict[str, object]]
+
+
+def collect(conn: Connection, conversation_id: str) -> BasisExport:
     """Every record of the conversation (with feedback) and the chain check, as JSON."""
     items = basis_queries.export_records(conn, basis_queries.RecordFilter(conversation_id=conversation_id))
     chain = basis_queries.verify_conversation(conn, conversation_id)
@@ -66,12 +77,12 @@ def text_languages(conversation_language: str) -> tuple[str, ...]:
     return (conversation_language,) if conversation_language in explain.NATIVE else explain.NATIVE
 
 
-def as_text(export: dict[str, Any], catalogue: Catalogue, languages: tuple[str, ...]) -> str:
+def as_text(export: BasisExport, catalogue: Catalogue, languages: tuple[str, ...]) -> str:
     """The export as plain text, one part per language in ``languages`` (sv and/or en)."""
     return "\n\n".join(_text(export, catalogue, lang) for lang in languages) + "\n"
 
 
-def _text(export: dict[str, Any], catalogue: Catalogue, lang: str) -> str:
+def _text(export: BasisExport, catalogue: Catalogue, lang: str) -> str:
     t = TEXT[lang]
     chain = export["chain"]
     lines = [t["title"], "=" * len(t["title"]),
@@ -88,13 +99,13 @@ def _text(export: dict[str, Any], catalogue: Catalogue, lang: str) -> str:
         lines += [heading, "-" * len(heading)]
         if record.get("user_text_masked"):
             lines.append(f"{t['asked']}: {record['user_text_masked']}")
-        answer_sv = (record.get("response") or {}).get("text_sv")
+        answer_sv = obj(record.get("response")).get("text_sv")
         if answer_sv:
             lines.append(f"{t['answer_sv']}: {answer_sv}")
         explanation = explain.native_explanation(record, catalogue, lang)
         lines += [f"- {point['text']}" for point in explanation.points]
         if record.get("feedback") in ("up", "down"):
-            lines.append(f"{t['feedback']}: {t[record['feedback']]}")
+            lines.append(f"{t['feedback']}: {t[str(record['feedback'])]}")
         lines += [f"{t['hash']}: {record.get('hash')}", ""]
     lines.append(ABOUT[lang])
     return "\n".join(lines)

@@ -14,8 +14,6 @@ over all go through it; the prose itself is in ``gateway/copy/*.yml`` (``texts.p
 """
 from __future__ import annotations
 
-from typing import Any
-
 from gateway import texts
 from gateway.basis import translation_dict, unverified_line
 from gateway.conversations import Outgoing
@@ -32,7 +30,7 @@ class CitizenCopy:
     def __init__(self, translator: TranslationPort) -> None:
         self.translator = translator
 
-    def say(self, key: str, lang: str, source: dict[str, Any] | None = texts.ABOUT_SOURCE,
+    def say(self, key: str, lang: str, source: dict[str, object] | None = texts.ABOUT_SOURCE,
             **values: str) -> list[Outgoing]:
         """The text ``key`` of ``gateway/copy`` for a citizen in ``lang``, under the rule."""
         return self.lines(key, lang, texts.text(key, "sv", **values), texts.text(key, "en", **values), source)
@@ -42,7 +40,7 @@ class CitizenCopy:
         return self.lines("safety_info", lang, safety_info("sv"), safety_info("en"), SAFETY_SOURCE)
 
     @staticmethod
-    def native(key: str, lang: str, source: dict[str, Any] | None = texts.ABOUT_SOURCE) -> Outgoing:
+    def native(key: str, lang: str, source: dict[str, object] | None = texts.ABOUT_SOURCE) -> Outgoing:
         """The text ``key`` as written in Swedish or English, nothing else."""
         return Outgoing(text=texts.text(key, lang), language=lang, source=source,
                         response_id=f"gateway/{key}", text_sv=texts.text(key, "sv"))
@@ -64,7 +62,7 @@ class CitizenCopy:
         return Notice(line, verified)
 
     def lines(
-        self, key: str, lang: str, sv: str, en: str, source: dict[str, Any] | None
+        self, key: str, lang: str, sv: str, en: str, source: dict[str, object] | None
     ) -> list[Outgoing]:
         """A fixed text we wrote in Swedish (``sv``) and English (``en``), response id
         ``gateway/<key>``, for a citizen in ``lang`` under the rule in this module's docstring."""

@@ -12,12 +12,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol, TypedDict
 
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy.engine import Connection, Row, RowMapping
 
 from gateway.auth import new_id
+from gateway.jsontypes import text
 from gateway.store import conversations, handoff_tickets, messages
 
 
@@ -48,6 +49,36 @@ class Conversation:
     purged_at: datetime | None
 
 
+class StoredMessage(TypedDict):
+    """A ``messages`` row as :func:`append_messages` writes it and the readers return it."""
+
+    id: str
+    conversation_id: str
+    seq: int
+    turn: int
+    role: str
+    text: str
+    text_sv: str | None
+    language: str
+    machine_translated: bool
+    response_id: str | None
+    source: dict[str, object] | None
+    buttons: list[dict[str, str]] | None
+    basis_id: str | None
+    author: str | None
+    created_at: datetime
+
+
+def _stored(row: RowMapping) -> StoredMessage:
+    return {
+        "id": row["id"], "conversation_id": row["conversation_id"], "seq": row["seq"],
+        "turn": row["turn"], "role": row["role"], "text": row["text"], "text_sv": row["text_sv"],
+        "language": row["language"], "machine_translated": row["machine_translated"],
+        "response_id": row["response_id"], "source": row["source"], "buttons": row["buttons"],
+        "basis_id": row["basis_id"], "author": row["author"], "created_at": row["created_at"],
+    }
+
+
 @dataclass
 class Outgoing:
     """A message the citizen sees, with everything the widget needs to show it."""
@@ -55,12 +86,12 @@ class Outgoing:
     text: str
     language: str
     role: str = "bot"
-    source: dict[str, Any] | None = None
+    source: dict[str, object] | None = None
     machine_translated: bool = False
     response_id: str | None = None
     text_sv: str | None = None
     buttons: list[dict[str, str]] = field(default_factory=list)
-    basis: dict[str, Any] | None = None  # filled for answers; becomes the basis record
+    basis: dict[str, object] | None = None  # filled for answers; becomes the basis record
     id: str = field(default_factory=new_id)
     basis_id: str | None = None
     author: str | None = None
@@ -118,7 +149,7 @@ def last_seq(conn: Connection, conversation_id: str) -> int:
 
 def append_messages(
     conn: Connection, conversation_id: str, turn: int | None, items: Sequence[Outgoing], now: datetime
-) -> list[dict[str, Any]]:
+) -> list[StoredMessage]:
     """Append ``items`` after the conversation's last message, in order; returns the stored
     rows. ``turn`` None means "the conversation's current turn" (messages from staff or the
     system between the citizen's turns)."""
@@ -128,7 +159,7 @@ def append_messages(
         ).scalar()
         turn = int(current or 0)
     seq = last_seq(conn, conversation_id) + 1
-    rows = [
+    rows: list[StoredMessage] = [
         {
             "id": m.id,
             "conversation_id": conversation_id,
@@ -153,29 +184,29 @@ def append_messages(
     return rows
 
 
-def from_mapping(item: Mapping[str, Any], role: str = "system") -> Outgoing:
+def from_mapping(item: Mapping[str, object], role: str = "system") -> Outgoing:
     """A message given as a mapping (staff replies, system notices) as an :class:`Outgoing`."""
     return Outgoing(
         text=str(item["text"]), language=str(item["language"]), role=str(item.get("role") or role),
-        text_sv=item.get("text_sv"), machine_translated=bool(item.get("machine_translated")),
-        author=item.get("author"),
+        text_sv=text(item.get("text_sv")), machine_translated=bool(item.get("machine_translated")),
+        author=text(item.get("author")),
     )
 
 
-def transcript(conn: Connection, conversation_id: str) -> list[Row[Any]]:
+def transcript(conn: Connection, conversation_id: str) -> list[StoredMessage]:
     """Every message of the conversation, in order."""
-    return list(conn.execute(
+    return [_stored(row) for row in conn.execute(
         select(messages).where(messages.c.conversation_id == conversation_id).order_by(messages.c.seq)
-    ).all())
+    ).mappings()]
 
 
-def messages_since(conn: Connection, conversation_id: str, after: int) -> list[Row[Any]]:
+def messages_since(conn: Connection, conversation_id: str, after: int) -> list[StoredMessage]:
     """The conversation's messages with ``seq`` after ``after``, in order."""
-    return list(conn.execute(
+    return [_stored(row) for row in conn.execute(
         select(messages)
         .where(messages.c.conversation_id == conversation_id, messages.c.seq > after)
         .order_by(messages.c.seq)
-    ).all())
+    ).mappings()]
 
 
 def recent(conn: Connection, conversation_id: str, limit: int) -> list[Row[str, str, str | None]]:

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from gateway.basis import LOW_CONFIDENCE, answer_confidence
 from gateway.catalogue import Catalogue
+from gateway.handoff.reasons import REASONS
+from gateway.jsontypes import JsonRead, obj
 from gateway.texts import NATIVE as NATIVE  # basis_export reads it here
+from translation.service import LanguageInfo, Translation
 
 logger = logging.getLogger(__name__)
 
@@ -64,29 +67,15 @@ INTENTS: dict[str, tuple[str, str]] = {
                      "a question the municipality's assistant cannot answer"),
 }
 
-HANDOFF_REASONS: dict[str, tuple[str, str]] = {
-    "language_support": ("frågan kunde inte översättas på ett säkert sätt",
-                         "your question could not be translated reliably"),
-    "request_human": ("du bad om att få prata med en människa", "you asked to talk to a person"),
-    "repeated_fallback": ("jag förstod inte frågan flera gånger", "I did not understand several times"),
-    "sensitive/suicide": ("det du skrev kan handla om självmordstankar",
-                          "what you wrote may be about thoughts of suicide"),
-    "sensitive/violence_close_relationship": ("det du skrev kan handla om våld i en nära relation",
-                                              "what you wrote may be about violence in a close relationship"),
-    "sensitive/child_at_risk": ("det du skrev kan handla om ett barn som far illa",
-                                "what you wrote may be about a child at risk"),
-    "sensitive/threat_or_crime": ("det du skrev kan handla om hot eller brott",
-                                  "what you wrote may be about a threat or a crime"),
-    "sensitive/homeless_emergency": ("det du skrev kan handla om akut hemlöshet",
-                                     "what you wrote may be about acute homelessness"),
-}
+#: Why a conversation was handed over, by reason, as the one list (``gateway.handoff.reasons``) words it.
+HANDOFF_REASONS: dict[str, tuple[str, str]] = {r.code: r.because for r in REASONS if r.because is not None}
 
 TITLES = ("Varför fick du det här svaret?", "Why did you get this answer?")
 
 
 class Translates(Protocol):
-    def from_swedish(self, text: str, lang: str) -> Any: ...
-    def languages(self) -> list[Any]: ...
+    def from_swedish(self, text: str, lang: str) -> Translation: ...
+    def languages(self) -> list[LanguageInfo]: ...
 
 
 @dataclass
@@ -97,7 +86,7 @@ class Explanation:
     machine_translated: bool = False
     dir: str = "ltr"
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, object]:
         return {
             "language": self.language,
             "dir": self.dir,
@@ -141,16 +130,17 @@ def certainty_words(value: float | None, lang: str) -> str:
     return f"{words[0] if lang == 'sv' else words[1]} ({percent(value, lang)})"
 
 
-def language_name(code: str | None, lang: str) -> str:
+def language_name(code: object, lang: str) -> str:
+    """A language's name in Swedish or English; a code without a name as itself."""
     if not code:
         return "okänt språk" if lang == "sv" else "an unknown language"
-    names = LANGUAGE_NAMES.get(code)
+    names = LANGUAGE_NAMES.get(str(code))
     if names is None:
-        return code
+        return str(code)
     return names[0] if lang == "sv" else names[1]
 
 
-def topic_label(catalogue: Catalogue, topic: str | None, lang: str) -> str | None:
+def topic_label(catalogue: Catalogue, topic: object, lang: str) -> str | None:
     """A topic's human name: the editor's label, else its source page title."""
     if not topic:
         return None
@@ -164,8 +154,8 @@ def topic_label(catalogue: Catalogue, topic: str | None, lang: str) -> str | Non
     return None
 
 
-def _understood(w: _Writer, record: dict[str, Any], catalogue: Catalogue) -> None:
-    nlu = record.get("nlu") or {}
+def _understood(w: _Writer, record: JsonRead, catalogue: Catalogue) -> None:
+    nlu = obj(record.get("nlu"))
     topic, intent = nlu.get("topic"), nlu.get("intent")
     label = topic_label(catalogue, topic, w.lang)
     if label:
@@ -174,7 +164,7 @@ def _understood(w: _Writer, record: dict[str, Any], catalogue: Catalogue) -> Non
     elif intent == "nlu_fallback":
         w.add("understood", "Jag förstod inte säkert vad du frågade om, så jag bad dig formulera om frågan.",
               "I did not understand for sure what you asked, so I asked you to put it another way.")
-    elif intent in INTENTS:
+    elif isinstance(intent, str) and intent in INTENTS:
         w.add("understood", f"Jag tolkade ditt meddelande som {INTENTS[intent][0]}.",
               f"I understood your message as {INTENTS[intent][1]}.")
     elif intent:
@@ -197,8 +187,8 @@ def _understood(w: _Writer, record: dict[str, Any], catalogue: Catalogue) -> Non
             w.add("certainty", f"Hur säker jag var: {sv}.", f"How sure I was: {en}.")
 
 
-def _source(w: _Writer, record: dict[str, Any]) -> None:
-    source = (record.get("response") or {}).get("source") or None
+def _source(w: _Writer, record: JsonRead) -> None:
+    source = obj(obj(record.get("response")).get("source"))
     if not source:
         w.add("source", "Svaret bygger inte på någon särskild sida; det är ett standardsvar från assistenten.",
               "The answer is not based on a particular page; it is a standard reply from the assistant.")
@@ -208,7 +198,7 @@ def _source(w: _Writer, record: dict[str, Any]) -> None:
     _signed(w, source)
 
 
-def _signed(w: _Writer, source: dict[str, Any]) -> None:
+def _signed(w: _Writer, source: JsonRead) -> None:
     """Who stands behind the text: only what the content file says (docs/topic-format.md)."""
     author, checked = source.get("author"), source.get("checked")
     reviewer, reviewed, owner = source.get("reviewed_by"), source.get("reviewed"), source.get("owner")
@@ -230,8 +220,8 @@ def _signed(w: _Writer, source: dict[str, Any]) -> None:
     w.add("author", sv, en)
 
 
-def _translation(w: _Writer, record: dict[str, Any]) -> None:
-    language = record.get("language") or {}
+def _translation(w: _Writer, record: JsonRead) -> None:
+    language = obj(record.get("language"))
     code = language.get("code")
     confidence = language.get("confidence")
     method = METHODS.get(str(language.get("method")))
@@ -247,7 +237,7 @@ def _translation(w: _Writer, record: dict[str, Any]) -> None:
         en += ")"
     w.add("language", sv + ".", en + ".")
 
-    inbound = record.get("translation_in")
+    inbound = obj(record.get("translation_in"))
     if inbound:
         if inbound.get("ok"):
             w.add("translation_in",
@@ -259,8 +249,8 @@ def _translation(w: _Writer, record: dict[str, Any]) -> None:
             w.add("translation_in",
                   "Din fråga kunde inte översättas på ett tillförlitligt sätt, så den tolkades inte.",
                   "Your question could not be translated reliably, so it was not interpreted.")
-    outbound = record.get("translation_out")
-    author = ((record.get("response") or {}).get("source") or {}).get("author")
+    outbound = obj(record.get("translation_out"))
+    author = obj(obj(record.get("response")).get("source")).get("author")
     if outbound and outbound.get("ok") and outbound.get("engine") == "notice":
         target = outbound.get("target_lang") or code
         w.add("translation_out",
@@ -286,8 +276,8 @@ def _translation(w: _Writer, record: dict[str, Any]) -> None:
               "The answer was written by people and not machine-translated.")
 
 
-def _handoff(w: _Writer, record: dict[str, Any]) -> None:
-    handoff = record.get("handoff") or None
+def _handoff(w: _Writer, record: JsonRead) -> None:
+    handoff = obj(record.get("handoff"))
     if handoff and handoff.get("reason"):
         reason = HANDOFF_REASONS.get(str(handoff["reason"]),
                                      ("du behövde hjälp av en person", "you needed help from a person"))
@@ -300,7 +290,7 @@ def _handoff(w: _Writer, record: dict[str, Any]) -> None:
               "so or call the contact centre, +46 54 540 00 00.")
 
 
-def _rest(w: _Writer, record: dict[str, Any]) -> None:
+def _rest(w: _Writer, record: JsonRead) -> None:
     if record.get("pii_masked"):
         w.add("personal_data", "Personuppgifter i din fråga, till exempel personnummer eller "
               "telefonnummer, togs bort innan något sparades eller skickades vidare.",
@@ -308,8 +298,8 @@ def _rest(w: _Writer, record: dict[str, Any]) -> None:
               "numbers, were removed before anything was stored or passed on.")
     w.add("decision", "Assistenten ger allmän information och fattar aldrig beslut i ditt ärende.",
           "The assistant gives general information and never makes decisions about your case.")
-    release = record.get("release") or {}
-    model = (record.get("nlu") or {}).get("model_id")
+    release = obj(record.get("release"))
+    model = obj(record.get("nlu")).get("model_id")
     sv = f"Version av assistenten: {release.get('version', '?')}"
     en = f"Version of the assistant: {release.get('version', '?')}"
     if model:
@@ -318,7 +308,7 @@ def _rest(w: _Writer, record: dict[str, Any]) -> None:
     w.add("version", sv + ".", en + ".")
 
 
-def native_explanation(record: dict[str, Any], catalogue: Catalogue, lang: str) -> Explanation:
+def native_explanation(record: JsonRead, catalogue: Catalogue, lang: str) -> Explanation:
     """The explanation as we wrote it, in Swedish (``sv``) or English (``en``)."""
     if lang not in NATIVE:
         raise ValueError(f"Explanations are written in sv and en, not '{lang}'.")
@@ -333,13 +323,13 @@ def native_explanation(record: dict[str, Any], catalogue: Catalogue, lang: str) 
 
 def _direction(translator: Translates, lang: str) -> str:
     for info in translator.languages():
-        if getattr(info, "code", None) == lang:
-            return str(getattr(info, "dir", "ltr"))
+        if info.code == lang:
+            return str(info.dir)
     return "ltr"
 
 
 def explain(
-    record: dict[str, Any], catalogue: Catalogue, lang: str, translator: Translates
+    record: JsonRead, catalogue: Catalogue, lang: str, translator: Translates
 ) -> list[Explanation]:
     """What to show: the explanation in ``lang`` (ours, or machine-translated when every
     sentence translates), else the Swedish and the English one."""

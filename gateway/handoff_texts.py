@@ -3,24 +3,22 @@ the fixed texts (``gateway/copy/handoff.yml``) under the one rule of ``citizen_c
 a staff member's Swedish reply, translated and labelled."""
 from __future__ import annotations
 
-from typing import Any
-
 from gateway.citizen_copy import CitizenCopy
 from gateway.conversations import Outgoing
 from gateway.translation_port import TranslationPort
 
 
-def _item(m: Outgoing) -> dict[str, Any]:
+def _item(m: Outgoing) -> dict[str, object]:
     return {"text": m.text, "language": m.language, "text_sv": m.text_sv,
             "machine_translated": m.machine_translated}
 
 
-def citizen_texts(translator: TranslationPort, key: str, lang: str, **values: str) -> list[dict[str, Any]]:
+def citizen_texts(translator: TranslationPort, key: str, lang: str, **values: str) -> list[dict[str, object]]:
     """The text ``key`` for a citizen in ``lang`` (see ``citizen_copy``), as message items."""
     return [_item(m) for m in CitizenCopy(translator).say(key, lang, None, **values)]
 
 
-def staff_reply_texts(translator: TranslationPort, text_sv: str, lang: str) -> list[dict[str, Any]]:
+def staff_reply_texts(translator: TranslationPort, text_sv: str, lang: str) -> list[dict[str, object]]:
     """A staff member's Swedish reply as the citizen sees it (translated and labelled)."""
     if lang == "sv":
         return [{"text": text_sv, "language": "sv", "text_sv": text_sv, "machine_translated": False}]

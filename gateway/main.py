@@ -134,6 +134,7 @@ def create_app(
             name=f"retention-{new_id()[:8]}",
         )
         services.editor = _start_editor(services)
+        services.release_task = asyncio.create_task(releases.follow(), name=f"releases-{new_id()[:8]}")
         logger.info(
             "gateway ready: db=%s release=%s responses=%d",
             store.dialect, release.version, len(catalogue.answers),
@@ -147,6 +148,9 @@ def create_app(
             with contextlib.suppress(asyncio.CancelledError):
                 await services.retention_task
             services.retention_task = None
+            services.release_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await services.release_task
             await broker.close()
             await rasa.close()
             store.dispose()

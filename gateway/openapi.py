@@ -15,12 +15,11 @@ document is built:
 """
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic.json_schema import models_json_schema
 
+from gateway.jsontypes import obj
 from gateway.schemas import ERROR_DESCRIPTIONS, LANGUAGE_PATTERN, ErrorBody
 
 ERROR_REF = "#/components/schemas/ErrorBody"
@@ -36,7 +35,7 @@ class OpenAPIDocument:
     def install(self) -> None:
         self.app.openapi = self.build  # type: ignore[method-assign]
 
-    def build(self) -> dict[str, Any]:
+    def build(self) -> dict[str, object]:
         if self.app.openapi_schema is not None:
             return self.app.openapi_schema
         spec = get_openapi(title=self.app.title, version=self.app.version, routes=self.app.routes)
@@ -58,8 +57,10 @@ class OpenAPIDocument:
         return spec
 
     @staticmethod
-    def _operation(operation: dict[str, Any]) -> dict[str, Any]:
-        responses: dict[str, Any] = operation.setdefault("responses", {})
+    def _operation(operation: dict[str, object]) -> dict[str, object]:
+        responses = operation.setdefault("responses", {})
+        if not isinstance(responses, dict):
+            return operation
         wanted = ["503"]
         if "requestBody" in operation:
             wanted += ["400", "408", "413"]  # 400: a body that is not UTF-8 text
@@ -68,12 +69,12 @@ class OpenAPIDocument:
         for code in wanted:
             responses.setdefault(code, {"description": ERROR_DESCRIPTIONS[int(code)]})
         for code, response in responses.items():
-            if code.isdigit() and int(code) >= 400:
+            if isinstance(response, dict) and str(code).isdigit() and int(code) >= 400:
                 response["description"] = response.get("description") or ERROR_DESCRIPTIONS.get(int(code), "Error")
-                content = response.get("content") or {}
+                content = obj(response.get("content"))
                 # FastAPI gives an error model the route's media type (an event stream, a
                 # file); errors are always JSON.
-                refers = any((c.get("schema") or {}).get("$ref") == ERROR_REF for c in content.values())
+                refers = any(obj(obj(c).get("schema")).get("$ref") == ERROR_REF for c in content.values())
                 if code == "422" or not content or refers:
                     response["content"] = {"application/json": {"schema": {"$ref": ERROR_REF}}}
         return operation
@@ -85,7 +86,7 @@ class OpenAPIDocument:
         return [str(info.code) for info in services.translator.languages()]
 
 
-def _restrict_languages(node: Any, codes: list[str]) -> None:
+def _restrict_languages(node: object, codes: list[str]) -> None:
     """Every string constrained by the language-code pattern becomes an enum of ``codes``."""
     if isinstance(node, dict):
         if node.get("pattern") == LANGUAGE_PATTERN:

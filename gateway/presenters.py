@@ -5,8 +5,9 @@ stored messages to a widget.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TypedDict
 
+from gateway.conversations import StoredMessage
 from gateway.safety import SAFETY_RESPONSE_ID
 from gateway.store import aware
 from gateway.translation_port import TranslationPort
@@ -20,21 +21,37 @@ def text_direction(translator: TranslationPort, code: str) -> str:
     return "ltr"
 
 
-def message_out(translator: TranslationPort, m: Any) -> dict[str, Any]:
-    """A stored message (row or dict) in the shape of ``schemas.MessageOut``."""
-    get = m.get if isinstance(m, dict) else (lambda k, d=None: getattr(m, k, d))
-    created = get("created_at")
+class MessageJson(TypedDict):
+    """``schemas.MessageOut`` as JSON (the event streams send it without the model)."""
+
+    id: str
+    role: str
+    text: str
+    language: str
+    dir: str
+    source: dict[str, object] | None
+    machine_translated: bool
+    basis_id: str | None
+    buttons: list[dict[str, str]]
+    author: str | None
+    created_at: str | None
+    safety: bool
+
+
+def message_out(translator: TranslationPort, m: StoredMessage) -> MessageJson:
+    """A stored message in the shape of ``schemas.MessageOut``."""
+    created = m["created_at"]
     return {
-        "id": get("id"),
-        "role": get("role"),
-        "text": get("text"),
-        "language": get("language"),
-        "dir": text_direction(translator, str(get("language"))),
-        "source": get("source"),
-        "machine_translated": bool(get("machine_translated")),
-        "basis_id": get("basis_id"),
-        "buttons": get("buttons") or [],
-        "author": get("author"),
+        "id": m["id"],
+        "role": m["role"],
+        "text": m["text"],
+        "language": m["language"],
+        "dir": text_direction(translator, str(m["language"])),
+        "source": m["source"],
+        "machine_translated": bool(m["machine_translated"]),
+        "basis_id": m["basis_id"],
+        "buttons": m["buttons"] or [],
+        "author": m["author"],
         "created_at": aware(created).isoformat() if created is not None else None,
-        "safety": get("response_id") == SAFETY_RESPONSE_ID,
+        "safety": m["response_id"] == SAFETY_RESPONSE_ID,
     }

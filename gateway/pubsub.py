@@ -21,12 +21,17 @@ import hashlib
 import json
 import logging
 from collections.abc import AsyncIterator, Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
+
+from gateway.jsontypes import text
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 logger = logging.getLogger(__name__)
 
 QUEUE_SIZE = 256
-Event = dict[str, Any]
+Event = dict[str, object]
 
 
 class PubSubError(RuntimeError):
@@ -116,7 +121,7 @@ class RedisBroker(LocalBroker):
         self._outbox: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self._subscribed = asyncio.Event()
-        self._client: Any = None
+        self._client: Redis | None = None
 
     async def start(self) -> None:
         import redis.asyncio as redis
@@ -145,6 +150,12 @@ class RedisBroker(LocalBroker):
             await self._client.aclose()
         await super().close()
 
+    @property
+    def _redis(self) -> Redis:
+        if self._client is None:
+            raise PubSubError("The Redis broker is used before start().")
+        return self._client
+
     def publish(self, channel: str, event: Event) -> None:
         self._call_on_loop(self._outbox.put_nowait, (self.prefix + channel, json.dumps(event)))
 
@@ -155,7 +166,7 @@ class RedisBroker(LocalBroker):
             channel, payload = await self._outbox.get()
             for attempt in range(5):
                 try:
-                    await self._client.publish(channel, payload)
+                    await self._redis.publish(channel, payload)
                     break
                 except (OSError, redis.RedisError) as exc:
                     logger.warning("pubsub: publish failed (%s), retry %d", type(exc).__name__, attempt + 1)
@@ -166,7 +177,7 @@ class RedisBroker(LocalBroker):
 
         backoff = 0.2
         while True:
-            pubsub = self._client.pubsub(ignore_subscribe_messages=True)
+            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.psubscribe(self.prefix + "*")
                 self._subscribed.set()
@@ -187,7 +198,7 @@ class RedisBroker(LocalBroker):
                 backoff = min(backoff * 2, 5.0)
             finally:
                 with contextlib.suppress(Exception):
-                    await pubsub.aclose()
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]  # unannotated in redis-py
 
 
 def _text(value: bytes | str) -> str:
@@ -206,7 +217,7 @@ def notify(
     broker: Broker, kind: str, conversation_id: str, ticket_id: str | None = None, *, queue: bool = False
 ) -> None:
     """Poke the consoles, the conversation's own stream and, when the order changed, the queue."""
-    event = {"type": kind, "conversation_id": conversation_id, "ticket_id": ticket_id}
+    event: Event = {"type": kind, "conversation_id": conversation_id, "ticket_id": ticket_id}
     broker.publish("staff", event)
     broker.publish(f"conversation:{conversation_id}", event)
     if queue:
@@ -220,7 +231,7 @@ def turn_publisher(broker: Broker) -> Callable[[str, Event], None]:
         conversation_id = event.get("conversation_id")
         if channel == "staff" and conversation_id:
             kind = str(event.get("type", "update"))
-            notify(broker, kind, str(conversation_id), event.get("ticket_id"), queue=kind == "ticket")
+            notify(broker, kind, str(conversation_id), text(event.get("ticket_id")), queue=kind == "ticket")
         else:
             broker.publish(channel, event)
 

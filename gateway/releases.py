@@ -14,6 +14,7 @@ text, and the release named in the basis record, always belong to the model that
 """
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -212,6 +213,21 @@ class ReleaseRegistry:
             self._by_model[model_id] = known
             self._catalogues[model_id] = catalogue
         return known, catalogue
+
+    async def follow(self, every_s: float = 2.0) -> None:
+        """Runs for the gateway's lifetime: reads each newly live release's answers from its
+        model archive (a few seconds for a large model) in a worker thread, before Rasa has
+        pulled and loaded the model, so no turn waits for it."""
+        warmed: str | None = None
+        while True:
+            try:
+                current = await self.current()
+                if current is not None and current.model_id and current.model_id != warmed:
+                    await asyncio.to_thread(self.for_model, current.model_id)
+                    warmed = current.model_id
+            except Exception as exc:  # noqa: BLE001 - a database hiccup must not end the task
+                logger.warning("releases: could not read the live release (%s)", type(exc).__name__)
+            await asyncio.sleep(every_s)
 
     # -- writing -------------------------------------------------------------------------
     async def register(

@@ -29,12 +29,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, TypedDict
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 from sqlalchemy import MetaData, Table, create_engine, delete, exists, inspect, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from gateway.basis_queries import Counts, counted_rows, record_counts
@@ -47,8 +46,12 @@ from gateway.store import (
     handoff_tickets,
     messages,
     ticket_notes,
+    upsert,
     utcnow,
 )
+
+if TYPE_CHECKING:
+    from gateway.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +68,7 @@ class PurgeReport:
     tickets: int = 0
     tracker_events: int = 0
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, object]:
         return {
             "cutoff": self.cutoff.isoformat(),
             "conversations": self.conversations,
@@ -94,11 +97,7 @@ def _add_aggregate(conn: Connection, key: tuple[str, str, str], counts: Counts) 
     values = {"day": key[0], "topic": key[1], "language": key[2],
               **{name: getattr(counts, name) for name in
                  ("answers", "fallbacks", "handoffs", "low_confidence", "negative_feedback")}}
-    dialect = conn.dialect.name
-    module: Any = postgresql if dialect == "postgresql" else sqlite
-    if dialect not in ("postgresql", "sqlite"):
-        raise RuntimeError(f"Retention supports SQLite and PostgreSQL, not {dialect}.")
-    statement = module.insert(aggregates).values(**values)
+    statement = upsert(conn, aggregates).values(**values)
     statement = statement.on_conflict_do_update(
         index_elements=["day", "topic", "language"],
         set_={
@@ -140,7 +139,7 @@ def purge_conversation(conn: Connection, conversation_id: str, now: datetime, zo
     return {"messages": removed_messages, "records": removed_records, "tickets": len(tickets)}
 
 
-def tracker_url(settings: Any) -> str:
+def tracker_url(settings: Settings) -> str:
     """Where Rasa keeps its tracker events in this deployment (see scripts/stack.py)."""
     if settings.database_url:
         return str(settings.effective_database_url)
@@ -231,6 +230,13 @@ async def run_daily(store: Store, retention_days: int, timezone: str, *, tracker
         await asyncio.sleep(interval)
 
 
+class _Overrides(TypedDict, total=False):
+    """Settings given on the command line of ``make purge``."""
+
+    database_url: str
+    retention_days: int
+
+
 def cli_purge(argv: list[str]) -> int:
     """``make purge``: purge conversations older than the retention period now."""
     from gateway.settings import Settings
@@ -243,7 +249,7 @@ def cli_purge(argv: list[str]) -> int:
     parser.add_argument("--days", type=int, help="retention period in days (default: GATEWAY_RETENTION_DAYS, 90)")
     parser.add_argument("--database-url", help="default: GATEWAY_DATABASE_URL / DATABASE_URL or var/gateway.db")
     args = parser.parse_args(argv)
-    overrides: dict[str, Any] = {}
+    overrides: _Overrides = {}
     if args.database_url:
         overrides["database_url"] = args.database_url
     if args.days is not None:

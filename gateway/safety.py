@@ -275,7 +275,7 @@ SAFETY_INFO: dict[str, str] = {
 SAFETY_NUMBERS = ("112", "90101", "020-50 50 50", "054-540 50 54", "114 14", "1177")
 #: ``response_id`` of the safety information's messages (``presenters.message_out`` flags them).
 SAFETY_RESPONSE_ID = "gateway/safety_info"
-SAFETY_SOURCE = {
+SAFETY_SOURCE: dict[str, object] = {
     "title": "Akut hjälp - socialjouren",
     "url": "https://karlstad.se/omsorg-och-hjalp/akut-hjalp/",
     # Who stands behind the safety information (keys as in docs/topic-format.md): written by

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
@@ -14,7 +14,7 @@ MAX_TEXT = 2000
 LANGUAGE_PATTERN = r"^[a-z]{2,3}$"
 
 
-def _not_a_number(value: Any) -> Any:
+def _not_a_number(value: object) -> object:
     """Dates and times are ISO 8601 text; pydantic would otherwise read "0" or "1.5" as Unix
     time, which the OpenAPI document (format date / date-time) does not allow."""
     if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER.fullmatch(value.strip())):
@@ -51,15 +51,15 @@ ERROR_DESCRIPTIONS: dict[int, str] = {
     429: "Too many requests; Retry-After says how many seconds to wait.",
     503: "The assistant or the gateway cannot answer right now; try again in a moment.",
 }
-_ERROR_HEADERS: dict[int, dict[str, Any]] = {
+_ERROR_HEADERS: dict[int, dict[str, object]] = {
     401: {"WWW-Authenticate": {"description": "Bearer", "schema": {"type": "string"}}},
     429: {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer", "minimum": 1}}},
 }
 
 
-def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+def error_responses(*codes: int) -> dict[int | str, dict[str, object]]:
     """``responses=`` for a route: the error statuses it can answer, with ``ErrorBody``."""
-    out: dict[int | str, dict[str, Any]] = {}
+    out: dict[int | str, dict[str, object]] = {}
     for code in codes:
         out[code] = {"model": ErrorBody, "description": ERROR_DESCRIPTIONS[code]}
         if code in _ERROR_HEADERS:
@@ -73,14 +73,14 @@ class EventStream(StreamingResponse):
     media_type = "text/event-stream"
 
 
-def event_stream_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+def event_stream_responses(*codes: int) -> dict[int | str, dict[str, object]]:
     """``responses=`` for a Server-Sent Events route."""
     stream = {"schema": {"type": "string", "description": "Server-Sent Events (event:, data: JSON, id:)"}}
     return {200: {"description": "An endless event stream.", "content": {"text/event-stream": stream}},
             **error_responses(*codes)}
 
 
-def file_responses(*media_types: str) -> dict[int | str, dict[str, Any]]:
+def file_responses(*media_types: str) -> dict[int | str, dict[str, object]]:
     """``responses=`` (200) for a route that answers a file download."""
     content = {media: {"schema": {"type": "object" if media == "application/json" else "string"}}
                for media in media_types}
@@ -141,7 +141,7 @@ class MessageOut(BaseModel):
     dir: str = "ltr"
     source: Source | None = None
     machine_translated: bool = False
-    translation: dict[str, Any] | None = None  # engine, model, revision when machine-translated
+    translation: dict[str, object] | None = None  # engine, model, revision when machine-translated
     basis_id: str | None = None
     buttons: list[Button] = Field(default_factory=list)
     author: str | None = None
@@ -161,7 +161,7 @@ class TurnOut(BaseModel):
     conversation_id: str
     language: LanguageOut
     messages: list[MessageOut]
-    handoff: dict[str, Any] | None = None
+    handoff: dict[str, object] | None = None
 
 
 class ConversationCreated(BaseModel):
@@ -175,8 +175,8 @@ class Transcript(BaseModel):
     conversation_id: str
     language: LanguageOut
     messages: list[MessageOut]
-    handoff: dict[str, Any] | None = None
+    handoff: dict[str, object] | None = None
 
 
 class LanguageList(BaseModel):
-    languages: list[dict[str, Any]]
+    languages: list[dict[str, object]]

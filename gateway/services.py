@@ -4,7 +4,6 @@ from __future__ import annotations
 import asyncio
 import weakref
 from dataclasses import dataclass, field
-from typing import Any
 
 from gateway.basis import Release
 from gateway.catalogue import Catalogue
@@ -61,5 +60,7 @@ class Services:
     retention_task: asyncio.Task[None] | None = None
     # The editors' workspace (gateway/editor/), with its job runner; built in the lifespan.
     editor: EditorWorkspace | None = None
+    # Follows the live model release and reads its answers ahead of Rasa (gateway/releases.py).
+    release_task: asyncio.Task[None] | None = None
     # /om-ai's content release, read once on first use (routes/about.py).
-    about_cache: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    about_cache: dict[str, dict[str, object] | None] = field(default_factory=dict)

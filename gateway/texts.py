@@ -27,7 +27,7 @@ SIGNED: dict[str, str | None] = {
     "reviewed": None,
 }
 
-ABOUT_SOURCE: dict[str, str | None] = {"title": "Om AI-assistenten", "url": "/om-ai", **SIGNED}
+ABOUT_SOURCE: dict[str, object] = {"title": "Om AI-assistenten", "url": "/om-ai", **SIGNED}
 
 
 class CopyError(Exception):

@@ -6,17 +6,19 @@ from __future__ import annotations
 from typing import Protocol
 
 from translation.langid import Detection
-from translation.service import LanguageInfo, Translation
+from translation.service import LanguageInfo, ServiceReport, Translation
 
 
 class TranslationPort(Protocol):
-    """Detect a language, translate to and from Swedish, list the languages, fixed lines."""
+    """Detect a language, translate to and from Swedish, list the languages, fixed lines, and
+    report on itself (registry version, English names, verified lines, routes: ``/om-ai``)."""
 
     def detect(self, text: str, current: str | None = None, explicit: str | None = None) -> Detection: ...
     def to_swedish(self, text: str, lang: str) -> Translation: ...
     def from_swedish(self, text: str, lang: str) -> Translation: ...
     def languages(self) -> list[LanguageInfo]: ...
     def notice(self, key: str, lang: str, *, verified_only: bool = False) -> str | None: ...
+    def report(self) -> ServiceReport: ...
 
 
 def language_info(translator: TranslationPort, code: str) -> LanguageInfo | None:

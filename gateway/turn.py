@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypedDict
+from typing import TypedDict
 
 from gateway import basis, conversations, texts
 from gateway.answers import AnswerRenderer
@@ -75,7 +75,7 @@ class TurnResult:
     conversation_id: str
     language: NamedLanguage
     messages: list[Outgoing]
-    handoff: dict[str, Any] | None
+    handoff: dict[str, object] | None
     citizen_message_id: str
 
 
@@ -93,7 +93,7 @@ class TurnService:
         safety: SafetyLexicon,
         release: Release,
         releases: ReleaseRegistry | None = None,
-        publish: Callable[[str, dict[str, Any]], None] | None = None,
+        publish: Callable[[str, dict[str, object]], None] | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.store = store
@@ -286,7 +286,7 @@ class TurnService:
         with self.store.begin() as conn:  # 8. + 9. one transaction: all or nothing
             status = None
             if handoff_reason:
-                reasoning: dict[str, Any] = {
+                reasoning: dict[str, object] = {
                     "intent_ranking": nlu.get("ranking") if nlu else None,
                     "topic": nlu.get("topic") if nlu else None,
                     "safety_lexicon": hit.reason if hit else None,
@@ -325,7 +325,7 @@ class TurnService:
     def _to_staff(
         self, conversation_id: str, turn: int, now: datetime, citizen: Outgoing, safety_out: list[Outgoing],
         hit: SafetyHit | None, checked: list[str], base_record: basis.BasisRecord,
-    ) -> tuple[dict[str, Any], bool] | None:
+    ) -> tuple[dict[str, object], bool] | None:
         """Step 5 for a conversation with an open ticket: the message goes to staff (never to
         Rasa). A safety hit escalates the ticket, and the safety information (``safety_out``)
         is stored with its basis records in the same transaction. Returns the handoff status

@@ -1,7 +1,8 @@
 """The training-data hash: the one definition of "which content a model was trained on".
 
-The Rasa model's inputs are ``config.yml`` and every ``*.yml`` / ``*.py`` file under ``bot/``
-and ``nlu_data/`` (the same files ``rasa train`` reads). Their hash names the trained model
+The Rasa model's inputs are ``config.yml`` and every ``*.yml`` / ``*.py`` file under
+``bot/components``, ``bot/domain``, ``bot/data`` and ``nlu_data/`` (the files ``rasa train``
+reads; the channel and the model puller in bot/ serve a model and are not inputs). Their hash names the trained model
 (``var/models/model-<hash>.tar.gz``, scripts/train.sh), the evaluation report
 (``data_hash`` in var/reports/eval.json, scripts/evaluate.py) and the release the gateway
 reports on /om-ai and in every basis record (gateway/catalogue.py). All of them call this
@@ -32,7 +33,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-INPUTS = ("config.yml", "bot", "nlu_data")
+# bot/channel.py and bot/model_puller.py serve a model; they are not part of one.
+INPUTS = ("config.yml", "bot/components", "bot/domain", "bot/data", "nlu_data")
 SUFFIXES = (".yml", ".py")
 LENGTH = 16
 

@@ -52,16 +52,9 @@ def free_port() -> int:
 MODEL_PULL_SECONDS = 2
 
 
-def rasa_endpoints(path: Path, action_url: str, database_url: str, redis_url: str, var_dir: Path,
-                   model_url: str | None = None) -> Path:
-    """Write Rasa's endpoints.yml for this run: SQL tracker store, optional Redis lock store,
-    and the gateway as the model server (the live release, swapped in without a restart:
-    gateway/releases.py). Rasa sends its channel token (from the environment) as ?token=."""
-    lines = ["action_endpoint:", f"  url: {action_url}"]
-    if model_url:
-        lines += ["models:", f"  url: {model_url}", "  token: ${RASA_CHANNEL_TOKEN}",
-                  f"  wait_time_between_pulls: {MODEL_PULL_SECONDS}"]
-    lines += ["tracker_store:", "  type: SQL"]
+def rasa_endpoints(path: Path, action_url: str, database_url: str, redis_url: str, var_dir: Path) -> Path:
+    """Write Rasa's endpoints.yml for this run: SQL tracker store, optional Redis lock store."""
+    lines = ["action_endpoint:", f"  url: {action_url}", "tracker_store:", "  type: SQL"]
     if database_url:
         parsed = urlparse(database_url)
         lines += [
@@ -180,14 +173,16 @@ class Stack:
             self.database_url,
             self.redis_url,
             self.var_dir,
-            model_url=f"{self.gateway_url}/internal/rasa/model",
         )
         self._spawn("actions", [str(RASA_BIN), "run", "actions", "--actions", "actions",
                                 "-p", str(self.action_port)], {"SANIC_HOST": "127.0.0.1"})
         self._spawn("rasa", [str(RASA_BIN), "run", "--model", str(self.model),
                              "--credentials", str(ROOT / "bot" / "credentials.yml"),
                              "--endpoints", str(endpoints), "-i", "127.0.0.1",
-                             "-p", str(self.rasa_port)])
+                             "-p", str(self.rasa_port)],
+                    # the live model release, pulled from the gateway and swapped in place
+                    {"KARLSTAD_MODEL_URL": f"{self.gateway_url}/internal/rasa/model",
+                     "KARLSTAD_MODEL_PULL_SECONDS": str(MODEL_PULL_SECONDS)})
         self._spawn("gateway", [str(APP_PYTHON), "-m", "gateway"])
         self.wait_ready(timeout)
         if self.supervise:

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Train the Rasa model only when its inputs changed. Inputs: config.yml, bot/ (domain,
+# Train the Rasa model only when its inputs changed. Inputs: config.yml, bot/{components,domain,data} (domain,
 # rules, components) and nlu_data/*.yml; their hash is scripts/data_hash.py (the same one
 # scripts/evaluate.py writes into eval.json and /om-ai compares). The model is cached as
 # var/models/model-<hash>.tar.gz and var/models/current.tar.gz points at it. Prints the model

@@ -16,7 +16,7 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
 from translation.cache import CachedTranslator
 from translation.engines import (
@@ -50,6 +50,31 @@ class LanguageInfo:
     tier: str  # "good" | "poor"
     available: bool  # can translate both ways now (always True for sv)
     native: bool  # sv/en: answered by Rasa without translation
+
+
+class RouteStatus(TypedDict):
+    """One translation route (``status``): a language pair, its models and whether it runs now."""
+
+    source: str
+    target: str
+    model: str
+    engine: str
+    revision: str
+    tier: str
+    available: bool
+    loaded: bool
+
+
+@dataclass(frozen=True)
+class ServiceReport:
+    """What the service says about itself for people (the gateway's About-AI page): the
+    registry's version, each language's English name, the fixed lines per language as
+    (verified by a translator, written), and every translation route."""
+
+    registry_version: str
+    english_names: dict[str, str]
+    verified_notices: dict[str, tuple[int, int]]
+    routes: list[RouteStatus]
 
 
 @dataclass(frozen=True)
@@ -196,8 +221,17 @@ class TranslationService:
                 accepted += self.from_swedish(text, lang).ok
         return accepted
 
-    def status(self) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = []
+    def report(self) -> ServiceReport:
+        """The registry version, English names, verified notices and routes (``status``)."""
+        return ServiceReport(
+            registry_version=self.registry.version,
+            english_names={code: spec.english for code, spec in self.registry.languages.items()},
+            verified_notices=self.notices.verified_counts(),
+            routes=self.status(),
+        )
+
+    def status(self) -> list[RouteStatus]:
+        rows: list[RouteStatus] = []
         for (src, tgt), route in self._routes.items():
             if not route.hops:
                 continue

@@ -8,25 +8,25 @@ import argparse
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import select, union
 from sqlalchemy.engine import Connection
 
 from gateway import basis
 from gateway.basis_queries.records import stored_record
+from gateway.jsontypes import obj
 from gateway.store import basis_records, messages
 
 
-def _columns_problem(row: object, record: dict[str, Any]) -> str | None:
+def _columns_problem(row: object, record: dict[str, object]) -> str | None:
     """The indexed columns must say what the hashed record says."""
-    nlu = record.get("nlu") or {}
+    nlu = obj(record.get("nlu"))
     expected = {
         "conversation_id": record.get("conversation_id"),
         "turn": record.get("turn"),
         "topic": nlu.get("topic") or nlu.get("intent"),
-        "language": (record.get("language") or {}).get("code", "sv"),
-        "handoff_reason": (record.get("handoff") or {}).get("reason"),
+        "language": obj(record.get("language")).get("code", "sv"),
+        "handoff_reason": obj(record.get("handoff")).get("reason"),
     }
     for name, value in expected.items():
         if getattr(row, name) != value:
@@ -91,7 +91,7 @@ class VerifyResult:
     def ok(self) -> bool:
         return not self.broken
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, object]:
         first = self.broken[0].as_dict() if self.broken else None
         return {
             "ok": self.ok,

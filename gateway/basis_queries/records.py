@@ -13,7 +13,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Protocol, TypedDict, TypeVarTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Select
 
 from gateway import basis
+from gateway.jsontypes import obj
 from gateway.store import basis_records, feedback
 
 logger = logging.getLogger(__name__)
@@ -28,8 +29,26 @@ logger = logging.getLogger(__name__)
 MAX_EXPORT = 200_000
 
 
+_Columns = TypeVarTuple("_Columns")
+
+
 class ExportTooLargeError(Exception):
     """More records match than one export may hold."""
+
+
+class StoredRecordRow(Protocol):
+    """A ``basis_records`` row: the record column is JSON, or JSON text on some databases."""
+
+    @property
+    def record(self) -> object: ...
+
+
+class ExportItem(TypedDict):
+    """One exported record: the record exactly as hashed, its place in the chain, the vote."""
+
+    record: dict[str, object]
+    seq: int
+    feedback: str | None
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -56,7 +75,7 @@ class RecordFilter:
     handoff: bool | None = None
     conversation_id: str | None = None
 
-    def apply(self, query: Select[Any]) -> Select[Any]:
+    def apply(self, query: Select[*_Columns]) -> Select[*_Columns]:
         c = basis_records.c
         if self.since is not None:
             query = query.where(c.created_at >= as_utc(self.since))
@@ -74,7 +93,7 @@ class RecordFilter:
             query = query.where(c.conversation_id == self.conversation_id)
         return query
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, object]:
         return {
             "from": as_utc(self.since).isoformat() if self.since else None,
             "to": as_utc(self.until).isoformat() if self.until else None,
@@ -85,9 +104,13 @@ class RecordFilter:
         }
 
 
-def stored_record(row: Any) -> dict[str, Any]:
+def stored_record(row: StoredRecordRow) -> dict[str, object]:
     value = row.record
-    return dict(value) if isinstance(value, dict) else dict(json.loads(value))
+    if isinstance(value, str | bytes):
+        value = json.loads(value)
+    if not isinstance(value, dict):
+        raise ValueError(f"A stored basis record is a JSON object, not {type(value).__name__}.")
+    return {str(k): v for k, v in value.items()}
 
 
 def _feedback_values(conn: Connection, basis_ids: list[str]) -> dict[str, int]:
@@ -99,7 +122,7 @@ def _feedback_values(conn: Connection, basis_ids: list[str]) -> dict[str, int]:
     return {r.basis_id: int(r.value) for r in rows}
 
 
-def search(conn: Connection, filters: RecordFilter, page: int, page_size: int) -> dict[str, Any]:
+def search(conn: Connection, filters: RecordFilter, page: int, page_size: int) -> dict[str, object]:
     """One page of records, newest first, with the total that matched."""
     c = basis_records.c
     total = conn.execute(filters.apply(select(func.count()).select_from(basis_records))).scalar_one()
@@ -138,7 +161,7 @@ def _vote_name(value: int | None) -> str | None:
     return None if value is None else ("up" if value > 0 else "down")
 
 
-def export_records(conn: Connection, filters: RecordFilter) -> list[dict[str, Any]]:
+def export_records(conn: Connection, filters: RecordFilter) -> list[ExportItem]:
     """Every matching raw record, oldest first (per conversation in chain order)."""
     count = conn.execute(filters.apply(select(func.count()).select_from(basis_records))).scalar_one()
     if count > MAX_EXPORT:
@@ -150,14 +173,14 @@ def export_records(conn: Connection, filters: RecordFilter) -> list[dict[str, An
         filters.apply(select(basis_records)).order_by(c.created_at, c.conversation_id, c.seq)
     ).all()
     votes = _feedback_values(conn, [r.id for r in rows])
-    out = []
+    out: list[ExportItem] = []
     for row in rows:
         record = stored_record(row)
         out.append({"record": record, "seq": row.seq, "feedback": _vote_name(votes.get(row.id))})
     return out
 
 
-def to_jsonl(items: Iterable[dict[str, Any]]) -> str:
+def to_jsonl(items: Iterable[ExportItem]) -> str:
     """One raw record per line, exactly as hashed (an auditor can recompute every hash)."""
     return "".join(
         json.dumps(item["record"], ensure_ascii=False, sort_keys=True) + "\n" for item in items
@@ -181,14 +204,14 @@ def _safe_cell(value: object) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def csv_row(item: dict[str, Any]) -> dict[str, str]:
+def csv_row(item: ExportItem) -> dict[str, str]:
     record = item["record"]
-    nlu = record.get("nlu") or {}
-    language = record.get("language") or {}
-    response = record.get("response") or {}
-    source = response.get("source") or {}
-    policy = record.get("policy") or {}
-    release = record.get("release") or {}
+    nlu = obj(record.get("nlu"))
+    language = obj(record.get("language"))
+    response = obj(record.get("response"))
+    source = obj(response.get("source"))
+    policy = obj(record.get("policy"))
+    release = obj(record.get("release"))
     confidence = basis.answer_confidence(nlu)
     values: dict[str, object] = {
         "id": record.get("id"),
@@ -209,8 +232,8 @@ def csv_row(item: dict[str, Any]) -> dict[str, str]:
         "response_id": response.get("id"),
         "source_title": source.get("title"),
         "source_url": source.get("url"),
-        "translated_out": "yes" if (record.get("translation_out") or {}).get("ok") else "no",
-        "handoff_reason": (record.get("handoff") or {}).get("reason"),
+        "translated_out": "yes" if obj(record.get("translation_out")).get("ok") else "no",
+        "handoff_reason": obj(record.get("handoff")).get("reason"),
         "feedback": item.get("feedback"),
         "model_id": nlu.get("model_id"),
         "release": release.get("version"),
@@ -223,7 +246,7 @@ def csv_row(item: dict[str, Any]) -> dict[str, str]:
     return {k: _safe_cell(values[k]) for k in CSV_COLUMNS}
 
 
-def to_csv(items: Iterable[dict[str, Any]]) -> str:
+def to_csv(items: Iterable[ExportItem]) -> str:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\r\n")
     writer.writeheader()

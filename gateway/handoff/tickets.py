@@ -28,17 +28,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any, Protocol, cast
+from typing import Protocol, cast
 
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Row
 
 from gateway import audit_trail
 from gateway.auth import new_id
-from gateway.conversations import append_messages, from_mapping
+from gateway.conversations import StoredMessage, append_messages, from_mapping
 from gateway.errors import ConflictError, NotFoundError
 from gateway.handoff.hours import OpeningHours
 from gateway.handoff.reasons import ACUTE_REASONS, priority_for
+from gateway.jsontypes import objects
 from gateway.staff_accounts import StaffUser, display_name
 from gateway.store import audit_events, aware, handoff_tickets, staff_users, ticket_notes, utcnow
 
@@ -73,7 +74,7 @@ class Ticket(Protocol):
     @property
     def status(self) -> str: ...
     @property
-    def reasoning(self) -> dict[str, Any] | None: ...
+    def reasoning(self) -> dict[str, object] | None: ...
     @property
     def created_at(self) -> datetime: ...
     @property
@@ -90,10 +91,10 @@ class Ticket(Protocol):
 
 # Messages the citizen is sent (``handoff_texts``) and as ``conversations.append_messages`` stored them.
 Notice = Sequence[Mapping[str, object]]
-StoredMessages = list[dict[str, Any]]
+StoredMessages = list[StoredMessage]
 
 
-def _ticket(row: Row[Any]) -> Ticket:
+def _ticket(row: Row[*tuple[object, ...]]) -> Ticket:
     return cast(Ticket, row)
 
 
@@ -155,7 +156,7 @@ class HandoffQueue:
         audit event records it. A ticket opened for a calmer reason takes the acute reason;
         the earlier one is kept as ``reasoning["reason_before"]``. Returns the updated row."""
         reasoning = dict(ticket.reasoning or {})
-        marks = list(reasoning.get("acute_messages") or [])
+        marks: list[object] = [*objects(reasoning.get("acute_messages"))]
         marks.append({**mark, "at": now.isoformat()})
         reasoning["acute_messages"] = marks
         reasoning["escalated_at"] = now.isoformat()
@@ -191,7 +192,7 @@ class HandoffQueue:
         ).scalar_one()
         return int(ahead) + 1
 
-    def status(self, conn: Connection, ticket: Ticket | None) -> dict[str, Any] | None:
+    def status(self, conn: Connection, ticket: Ticket | None) -> dict[str, object] | None:
         """What the citizen's widget shows. A queued ticket reads ``after_hours`` whenever
         the contact centre is closed (someone calls back), ``waiting`` while it is open."""
         if ticket is None:
@@ -214,7 +215,7 @@ class HandoffQueue:
             "outcome": ticket.outcome,
         }
 
-    def latest_status(self, conn: Connection, conversation_id: str) -> dict[str, Any] | None:
+    def latest_status(self, conn: Connection, conversation_id: str) -> dict[str, object] | None:
         """Status of the conversation's newest ticket (open or closed), or None."""
         ticket = conn.execute(
             select(handoff_tickets)

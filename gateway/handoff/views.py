@@ -7,7 +7,7 @@ only for the staff member who holds the ticket; summaries say that a call-back w
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Protocol, TypedDict
+from typing import Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
@@ -15,27 +15,10 @@ from sqlalchemy.sql import Select
 
 from gateway.errors import NotFoundError
 from gateway.handoff.tickets import OPEN_STATUSES, Ticket
+from gateway.jsontypes import obj, objects, text
 from gateway.staff_accounts import StaffUser
-from gateway.staff_schemas import TicketDetail
+from gateway.staff_schemas import TicketDetail, TicketSummaryOut
 from gateway.store import audit_events, aware, handoff_tickets, messages, staff_users, ticket_notes
-
-
-class TicketSummary(TypedDict):
-    id: str
-    conversation_id: str
-    reason: str
-    priority: int
-    language: str
-    status: str
-    created_at: str
-    waiting_seconds: int
-    claimed_by: str | None
-    claimed_by_name: str | None
-    callback_requested: bool
-    escalated_at: str | None
-    outcome: str | None
-    closed_at: str | None
-    last_citizen_message_at: str | None
 
 
 class HeldTicket(Ticket, Protocol):
@@ -45,13 +28,14 @@ class HeldTicket(Ticket, Protocol):
     def claimed_by_name(self) -> str | None: ...
 
 
-def _with_holder() -> Select[Any]:
+def _with_holder() -> Select[*tuple[object, ...]]:
+    """Ticket rows with the display name of whoever holds them (:class:`HeldTicket`)."""
     return select(handoff_tickets, staff_users.c.display_name.label("claimed_by_name")).outerjoin(
         staff_users, staff_users.c.id == handoff_tickets.c.claimed_by
     )
 
 
-def queue(conn: Connection, now: datetime) -> list[TicketSummary]:
+def queue(conn: Connection, now: datetime) -> list[TicketSummaryOut]:
     """Open tickets, most urgent first, then longest waiting."""
     rows = conn.execute(
         _with_holder()
@@ -62,7 +46,7 @@ def queue(conn: Connection, now: datetime) -> list[TicketSummary]:
     return [summary(r, now, last.get(r.conversation_id)) for r in rows]
 
 
-def recent(conn: Connection, now: datetime, limit: int = 20) -> list[TicketSummary]:
+def recent(conn: Connection, now: datetime, limit: int = 20) -> list[TicketSummaryOut]:
     """The most recently closed tickets, newest first."""
     rows = conn.execute(
         _with_holder()
@@ -73,25 +57,26 @@ def recent(conn: Connection, now: datetime, limit: int = 20) -> list[TicketSumma
     return [summary(r, now, None) for r in rows]
 
 
-def summary(row: HeldTicket, now: datetime, last_message: datetime | None) -> TicketSummary:
+def summary(row: HeldTicket, now: datetime, last_message: datetime | None) -> TicketSummaryOut:
+    """One ticket as the queue lists it (``staff_schemas.TicketSummaryOut``)."""
     created = aware(row.created_at)
-    return {
-        "id": row.id,
-        "conversation_id": row.conversation_id,
-        "reason": row.reason,
-        "priority": row.priority,
-        "language": row.language,
-        "status": row.status,
-        "created_at": created.isoformat(),
-        "waiting_seconds": max(0, int((now - created).total_seconds())),
-        "claimed_by": row.claimed_by,
-        "claimed_by_name": row.claimed_by_name,
-        "callback_requested": bool(row.callback),  # the details only in detail(), to the holder
-        "escalated_at": (row.reasoning or {}).get("escalated_at"),  # last danger sign while open
-        "outcome": row.outcome,
-        "closed_at": aware(row.closed_at).isoformat() if row.closed_at else None,
-        "last_citizen_message_at": last_message.isoformat() if last_message else None,
-    }
+    return TicketSummaryOut(
+        id=row.id,
+        conversation_id=row.conversation_id,
+        reason=row.reason,
+        priority=row.priority,
+        language=row.language,
+        status=row.status,
+        created_at=created.isoformat(),
+        waiting_seconds=max(0, int((now - created).total_seconds())),
+        claimed_by=row.claimed_by,
+        claimed_by_name=row.claimed_by_name,
+        callback_requested=bool(row.callback),  # the details only in detail(), to the holder
+        escalated_at=text(obj(row.reasoning).get("escalated_at")),  # last danger sign while open
+        outcome=row.outcome,
+        closed_at=aware(row.closed_at).isoformat() if row.closed_at else None,
+        last_citizen_message_at=last_message.isoformat() if last_message else None,
+    )
 
 
 def _last_citizen_message(conn: Connection, conversation_ids: list[str]) -> dict[str, datetime]:
@@ -124,9 +109,9 @@ def detail(conn: Connection, ticket_id: str, now: datetime, viewer: StaffUser | 
         .order_by(audit_events.c.id)
     ).all()
     holder = viewer is not None and row.status == "active" and row.claimed_by == viewer.id
-    acute = {str(mark.get("message_id")): mark for mark in (row.reasoning or {}).get("acute_messages") or []}
+    acute = {str(mark.get("message_id")): mark for mark in objects(obj(row.reasoning).get("acute_messages"))}
     return TicketDetail.model_validate({
-        "ticket": {**summary(row, now, None), "reasoning": row.reasoning,
+        "ticket": {**summary(row, now, None).model_dump(), "reasoning": row.reasoning,
                    "callback": row.callback if holder else None},
         "messages": [
             {

@@ -17,7 +17,7 @@ import logging
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
@@ -25,6 +25,7 @@ from fastapi.responses import HTMLResponse
 
 from gateway import basis, basis_queries, explain
 from gateway.deps import ServicesDep
+from gateway.jsontypes import obj, values
 from gateway.rasa_client import RasaUnavailableError
 from gateway.services import Services
 from gateway.store import utcnow
@@ -39,7 +40,7 @@ USAGE_DAYS = 30
 MODEL_NAME = re.compile(r"model-([0-9a-f]{16})\.tar\.gz")
 
 
-def _read_json(path: Path) -> dict[str, Any] | None:
+def _read_json(path: Path) -> dict[str, object] | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -50,7 +51,7 @@ def _read_json(path: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def _content_release(services: Services) -> dict[str, Any] | None:
+def _content_release(services: Services) -> dict[str, object] | None:
     """The git commit of the content files on disk (read once, on first use: git is slow
     next to a page view, and the content only changes with a restart or a release)."""
     about = services.about_cache
@@ -72,7 +73,7 @@ def _model_path(services: Services, model_file: str) -> Path | None:
     return None
 
 
-async def _rasa_model(services: Services) -> dict[str, Any]:
+async def _rasa_model(services: Services) -> dict[str, object]:
     try:
         status = await services.rasa.status()
     except RasaUnavailableError as exc:
@@ -96,48 +97,42 @@ async def _rasa_model(services: Services) -> dict[str, Any]:
     }
 
 
-def _translation(services: Services) -> dict[str, Any]:
-    translator: Any = services.translator
-    registry = getattr(translator, "registry", None)
-    specs = getattr(registry, "languages", {}) or {}
-    notices = getattr(translator, "notices", None)
-    verified: dict[str, tuple[int, int]] = notices.verified_counts() if notices is not None else {}
-    languages = []
+def _translation(services: Services) -> dict[str, object]:
+    translator = services.translator
+    report = translator.report()
+    models: list[dict[str, object]] = [
+        {k: row.get(k) for k in ("source", "target", "model", "engine", "revision", "tier", "available")}
+        for row in report.routes
+    ]
+    inbound = {row["source"] for row in report.routes if row["target"] == "sv" and row["available"]}
+    languages: list[dict[str, object]] = []
     for info in translator.languages():
-        code = str(info.code)
-        spec = specs.get(code)
+        code = info.code
         languages.append({
             "code": code,
-            "name": str(info.name),
+            "name": info.name,
             "name_sv": explain.LANGUAGE_NAMES.get(code, (None, None))[0],
-            "name_en": getattr(spec, "english", None) or explain.LANGUAGE_NAMES.get(code, (None, code))[1],
-            "tier": str(getattr(info, "tier", "good")),
-            "native": bool(getattr(info, "native", code in explain.NATIVE)),
-            "available": bool(getattr(info, "available", False) or code in explain.NATIVE),
-            "notices": verified.get(code) if code not in explain.NATIVE else None,
+            "name_en": report.english_names.get(code) or explain.LANGUAGE_NAMES.get(code, (None, code))[1],
+            "tier": info.tier,
+            "native": info.native,
+            "available": info.available or code in explain.NATIVE,
+            "notices": report.verified_notices.get(code) if code not in explain.NATIVE else None,
+            # a question can be translated into Swedish, though maybe not back
+            "inbound": info.native or code in inbound,
         })
-    status = translator.status() if hasattr(translator, "status") else []
-    models = [
-        {k: row.get(k) for k in ("source", "target", "model", "engine", "revision", "tier", "available")}
-        for row in (status if isinstance(status, list) else [])
-        if isinstance(row, dict)
-    ]
-    inbound = {row["source"] for row in models if row.get("target") == "sv" and row.get("available")}
-    for language in languages:  # a question can be translated into Swedish, though maybe not back
-        language["inbound"] = language["native"] or language["code"] in inbound
     return {
-        "registry_version": getattr(registry, "version", None),
+        "registry_version": report.registry_version,
         "languages": languages,
         "models": models,
     }
 
 
-def _evaluation(services: Services) -> dict[str, Any]:
+def _evaluation(services: Services) -> dict[str, object]:
     reports = services.settings.reports_dir
     current_hash = services.release.data_hash  # scripts/data_hash.py, as evaluate.py writes it
     report = _read_json(reports / "eval.json")
     if report is None:
-        evaluation: dict[str, Any] = {"available": False, "current": False}
+        evaluation: dict[str, object] = {"available": False, "current": False}
     else:
         evaluation = {
             "available": True,
@@ -151,16 +146,16 @@ def _evaluation(services: Services) -> dict[str, Any]:
             "per_topic": [
                 {"topic": topic, "label": explain.topic_label(services.catalogue, topic, "sv"),
                  "label_en": explain.topic_label(services.catalogue, topic, "en"), **figures}
-                for topic, figures in sorted((report.get("per_topic") or {}).items())
+                for topic, figures in sorted(obj(report.get("per_topic")).items())
                 if isinstance(figures, dict)
             ],
             "per_language": [
                 {"language": lang, "name_sv": explain.language_name(lang, "sv"),
                  "name_en": explain.language_name(lang, "en"), **figures}
-                for lang, figures in sorted((report.get("per_language") or {}).items())
+                for lang, figures in sorted(obj(report.get("per_language")).items())
                 if isinstance(figures, dict)
             ],
-            "confused_pairs": list(report.get("confused_pairs") or [])[:10],
+            "confused_pairs": values(report.get("confused_pairs"))[:10],
         }
     paraphrases = _read_json(reports / "paraphrases.json")
     if paraphrases is not None:
@@ -171,7 +166,7 @@ def _evaluation(services: Services) -> dict[str, Any]:
     return {"nlu": evaluation, "paraphrases": paraphrases}
 
 
-def _usage(services: Services) -> dict[str, Any]:
+def _usage(services: Services) -> dict[str, object]:
     until = utcnow()
     since = until - timedelta(days=USAGE_DAYS)
     with services.store.connect() as conn:
@@ -179,7 +174,7 @@ def _usage(services: Services) -> dict[str, Any]:
     return {"days": USAGE_DAYS, **total.as_dict()}
 
 
-async def facts(services: Services) -> dict[str, Any]:
+async def facts(services: Services) -> dict[str, object]:
     """The facts the page shows, gathered now from the running gateway."""
     return {
         "generated_at": utcnow().isoformat(timespec="seconds"),
@@ -212,7 +207,7 @@ async def facts(services: Services) -> dict[str, Any]:
 
 
 @router.get("/api/about")
-async def about_json(services: ServicesDep, lang: Lang = "sv") -> dict[str, Any]:
+async def about_json(services: ServicesDep, lang: Lang = "sv") -> dict[str, object]:
     """The page's facts, and every claim it shows with what backs it."""
     data = await facts(services)
     shown = om_ai.claims(data, lang)

@@ -1,15 +1,16 @@
 """The citizen API: create a conversation, send a message, read the transcript."""
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Request
 
 from gateway import conversations, texts
 from gateway.auth import hash_token, new_token
-from gateway.conversations import Outgoing
+from gateway.conversations import Outgoing, StoredMessage
 from gateway.deps import ConversationDep, ServicesDep, load_citizen_conversation, require_token
 from gateway.errors import GatewayError, RateLimitedError, UnavailableError
+from gateway.jsontypes import obj
 from gateway.presenters import message_out, text_direction
 from gateway.safety import SAFETY_RESPONSE_ID
 from gateway.schemas import (
@@ -52,8 +53,8 @@ def _out(services: Services, m: Outgoing) -> MessageOut:
     )
 
 
-def _provenance(m: Outgoing) -> dict[str, Any] | None:
-    out = (m.basis or {}).get("translation_out")
+def _provenance(m: Outgoing) -> dict[str, object] | None:
+    out = obj((m.basis or {}).get("translation_out"))
     if not m.machine_translated or not out:
         return None
     return {k: out.get(k) for k in ("engine", "model", "revision", "source_lang", "target_lang")}
@@ -149,7 +150,7 @@ async def send_message(
     )
 
 
-def _transcript(services: Services, conversation_id: str) -> tuple[list[Any], dict[str, Any] | None]:
+def _transcript(services: Services, conversation_id: str) -> tuple[list[StoredMessage], dict[str, object] | None]:
     with services.store.connect() as conn:
         rows = conversations.transcript(conn, conversation_id)
         status = services.handoff.latest_status(conn, conversation_id)

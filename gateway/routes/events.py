@@ -28,16 +28,18 @@ import json
 import logging
 import re
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway import conversations, presenters, pubsub
+from gateway.conversations import StoredMessage
 from gateway.deps import ConversationDep, ServicesDep
 from gateway.errors import GatewayError
 from gateway.handoff_texts import citizen_texts
+from gateway.jsontypes import obj, text
 from gateway.schemas import EventStream, error_responses, event_stream_responses
 from gateway.services import Services
 
@@ -70,7 +72,7 @@ def sse(event: str, data: object, event_id: int | None = None) -> str:
     return f"{head}event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-def message_out(services: Services, m: Any) -> dict[str, Any]:
+def message_out(services: Services, m: StoredMessage) -> presenters.MessageJson:
     """A stored message in the shape of ``schemas.MessageOut``."""
     return presenters.message_out(services.translator, m)
 
@@ -80,13 +82,15 @@ def _max_seq(services: Services, conversation_id: str) -> int:
         return conversations.last_seq(conn, conversation_id)
 
 
-def _since(services: Services, conversation_id: str, after: int) -> tuple[list[Any], int, dict[str, Any] | None]:
+def _since(
+    services: Services, conversation_id: str, after: int
+) -> tuple[list[StoredMessage], int, dict[str, object] | None]:
     """Staff/system messages after ``after``, the newest seq seen, and the handoff status."""
     with services.store.connect() as conn:
         rows = conversations.messages_since(conn, conversation_id, after)
         status = services.handoff.latest_status(conn, conversation_id)
-    newest = max([after, *[r.seq for r in rows]])
-    return [r for r in rows if r.role in ("staff", "system")], newest, status
+    newest = max([after, *[r["seq"] for r in rows]])
+    return [r for r in rows if r["role"] in ("staff", "system")], newest, status
 
 
 async def citizen_stream(
@@ -98,7 +102,7 @@ async def citizen_stream(
         rows, last, status = await services.store.run(_since, services, conversation_id, last)
         yield "retry: 2000\n\n" + sse("handoff", status)
         for row in rows:  # what was missed while disconnected
-            yield sse("message", message_out(services, row), row.seq)
+            yield sse("message", message_out(services, row), row["seq"])
         while True:
             poke = await subscription.get(HEARTBEAT_S)
             if poke is None:
@@ -107,7 +111,7 @@ async def citizen_stream(
                 continue  # the queue moved, but this conversation is not in it
             rows, last_seen, new_status = await services.store.run(_since, services, conversation_id, last)
             for row in rows:
-                yield sse("message", message_out(services, row), row.seq)
+                yield sse("message", message_out(services, row), row["seq"])
             last = last_seen
             if new_status != status:
                 status = new_status
@@ -145,15 +149,15 @@ async def events(
     )
 
 
-def _handoff_status(services: Services, conversation_id: str) -> dict[str, Any] | None:
+def _handoff_status(services: Services, conversation_id: str) -> dict[str, object] | None:
     with services.store.connect() as conn:
-        status: dict[str, Any] | None = services.handoff.latest_status(conn, conversation_id)
+        status: dict[str, object] | None = services.handoff.latest_status(conn, conversation_id)
     return status
 
 
 def _save_callback(
-    services: Services, conversation_id: str, details: dict[str, str], notice: list[dict[str, Any]]
-) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    services: Services, conversation_id: str, details: dict[str, str], notice: list[dict[str, object]]
+) -> tuple[list[StoredMessage], dict[str, object] | None]:
     now = services.handoff.clock()
     with services.store.begin() as conn:
         stored = services.handoff.request_callback(conn, conversation_id, details, notice, now)
@@ -164,7 +168,7 @@ def _save_callback(
 @router.post("/conversations/{conversation_id}/callback", responses=error_responses(401, 403, 404, 409, 429))
 async def request_callback(
     body: CallbackRequest, conversation: ConversationDep, services: ServicesDep
-) -> dict[str, Any]:
+) -> dict[str, object]:
     """Leave a phone number so the contact centre calls back (e.g. outside opening hours)."""
     details = {"phone": body.phone.strip()}
     if body.name and body.name.strip():
@@ -176,11 +180,12 @@ async def request_callback(
     fingerprint = hashlib.sha256(json.dumps(details, sort_keys=True).encode("utf-8")).hexdigest()
     async with services.locks.get(conversation.id):
         status = await services.store.run(_handoff_status, services, conversation.id)
-        ticket_id = (status or {}).get("ticket_id")
+        ticket_id = obj(status).get("ticket_id")
         if ticket_id and services.recent_callbacks.get(conversation.id) == (ticket_id, fingerprint):
             return {"handoff": status, "messages": []}  # the same request again: already saved
         stored, status = await services.store.run(_save_callback, services, conversation.id, details, notice)
-    services.recent_callbacks.put(conversation.id, ((status or {}).get("ticket_id") or "", fingerprint))
+    ticket_id = text(obj(status).get("ticket_id"))
+    services.recent_callbacks.put(conversation.id, (ticket_id or "", fingerprint))
     broker = services.broker
-    pubsub.notify(broker, "callback", conversation.id, (status or {}).get("ticket_id"))
+    pubsub.notify(broker, "callback", conversation.id, ticket_id)
     return {"handoff": status, "messages": [message_out(services, m) for m in stored]}

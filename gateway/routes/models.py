@@ -1,9 +1,9 @@
 """The live release's model for Rasa (``GET /internal/rasa/model``): Rasa's model server.
 
-Every Rasa is started with a ``models:`` endpoint pointing here (scripts/stack.py). It asks
-every few seconds with the ETag of the model it holds; the answer is 304 while that is still
-the live release, else the live release's archive with a new ETag, which Rasa loads in place
-of the old one without a restart (gateway/releases.py). Loopback only, with Rasa's token
+Every Rasa asks here every few seconds (bot/model_puller.py, started by scripts/stack.py)
+with the ETag and model id of the model it holds; the answer is 304 while that is still the
+live release, else the live release's archive with a new ETag, which Rasa loads in place of
+the old one without a restart (gateway/releases.py). Loopback only, with Rasa's token
 (sent as the ``token`` query parameter, as Rasa's endpoint configuration does).
 """
 from __future__ import annotations
@@ -28,7 +28,8 @@ async def live_model(request: Request, services: ServicesDep) -> Response:
     release = await services.releases.current()
     if release is None:
         return JSONResponse({"error": "no release is live yet"}, status_code=404)
-    if request.headers.get("if-none-match") == release.etag:
+    loaded = request.headers.get("x-loaded-model-id")
+    if request.headers.get("if-none-match") == release.etag or (loaded and loaded == release.model_id):
         return Response(status_code=304, headers={"ETag": release.etag})
     path = Path(release.model_file)
     if not path.is_file():

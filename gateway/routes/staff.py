@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from gateway import conversations, login_throttle, pubsub, staff_accounts, staff_sessions
+from gateway.conversations import StoredMessage
 from gateway.deps import ServicesDep
 from gateway.errors import ConflictError, GatewayError, NotFoundError, RateLimitedError
 from gateway.handoff import OUTCOMES, reasons, views
@@ -150,7 +151,7 @@ async def logout(request: Request, response: Response, services: ServicesDep,
 def _queue(services: Services) -> QueueOut:
     with services.store.connect() as conn:
         now = services.handoff.clock()
-        return QueueOut.model_validate({"open": views.queue(conn, now), "recent": views.recent(conn, now)})
+        return QueueOut(open=views.queue(conn, now), recent=views.recent(conn, now))
 
 
 @api.get("/queue", responses=error_responses(401, 403))
@@ -220,7 +221,7 @@ async def _in_ticket(services: Services, ticket_id: str, fn: Callable[[Connectio
     raise AssertionError("unreachable")
 
 
-def _result(services: Services, conversation_id: str, stored: Sequence[Mapping[str, object]]) -> ActionResult:
+def _result(services: Services, conversation_id: str, stored: Sequence[StoredMessage]) -> ActionResult:
     with services.store.connect() as conn:
         status = services.handoff.latest_status(conn, conversation_id)
     return ActionResult.model_validate(

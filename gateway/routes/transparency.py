@@ -12,31 +12,32 @@ Auditors (staff role ``auditor`` or ``admin``):
 - ``GET /staff/api/audit/stats``    counts per topic, language and day
 - ``GET /staff/api/audit/verify``   the hash-chain check, first broken link
 
-``setup`` starts the daily retention job (gateway/retention.py).
+The daily retention job (gateway/retention.py) is started by the lifespan in gateway/main.py.
 """
 from __future__ import annotations
 
 import json
 import logging
 from datetime import datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from gateway import audit_trail, basis, basis_export, basis_queries, explain
+from gateway.basis_queries.records import stored_record
+from gateway.conversations import Conversation
 from gateway.deps import ConversationDep, ServicesDep
 from gateway.errors import GatewayError, NotFoundError
 from gateway.schemas import IsoDate, IsoDateTime, error_responses, file_responses
 from gateway.services import Services
 from gateway.staff_accounts import StaffUser
 from gateway.staff_sessions import require_staff
-from gateway.store import basis_records, feedback, utcnow
+from gateway.store import basis_records, feedback, upsert, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ class FeedbackOut(BaseModel):
 
 
 # ---- citizens ------------------------------------------------------------------------
-def _load_record(services: Services, conversation_id: str, basis_id: str) -> dict[str, Any]:
+def _load_record(services: Services, conversation_id: str, basis_id: str) -> dict[str, object]:
     with services.store.connect() as conn:
         row = conn.execute(
             select(basis_records.c.record).where(
@@ -70,11 +71,10 @@ def _load_record(services: Services, conversation_id: str, basis_id: str) -> dic
         ).first()
     if row is None:
         raise NotFoundError(f"There is no answer with basis id '{basis_id[:40]}' in this conversation.")
-    value = row.record
-    return dict(value) if isinstance(value, dict) else dict(json.loads(value))
+    return stored_record(row)
 
 
-def _explanation_language(services: Services, requested: str | None, conversation: Any) -> str:
+def _explanation_language(services: Services, requested: str | None, conversation: Conversation) -> str:
     lang = requested or str(conversation.language)
     codes = [str(info.code) for info in services.translator.languages()]
     if requested and requested not in codes:
@@ -88,7 +88,7 @@ async def why_this_answer(
     conversation: ConversationDep,
     services: ServicesDep,
     lang: Annotated[str | None, Query(pattern=LANG, description="explanation language")] = None,
-) -> dict[str, Any]:
+) -> dict[str, object]:
     """Why the assistant gave this answer, in plain language, with the raw basis record."""
     if not _is_id(basis_id):
         raise NotFoundError(f"There is no answer with basis id '{basis_id[:40]}' in this conversation.")
@@ -111,7 +111,7 @@ def _is_id(value: str) -> bool:
     return len(value) == 32 and all(ch in "0123456789abcdef" for ch in value)
 
 
-def _conversation_export(services: Services, conversation_id: str) -> dict[str, Any]:
+def _conversation_export(services: Services, conversation_id: str) -> basis_export.BasisExport:
     with services.store.connect() as conn:
         return basis_export.collect(conn, conversation_id)
 
@@ -158,8 +158,7 @@ def _store_feedback(services: Services, conversation_id: str, body: FeedbackIn) 
 
 
 def _upsert_feedback(conn: Connection, conversation_id: str, basis_id: str, value: int) -> None:
-    module: Any = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = module.insert(feedback).values(
+    statement = upsert(conn, feedback).values(
         basis_id=basis_id, conversation_id=conversation_id, value=value, created_at=utcnow()
     )
     conn.execute(statement.on_conflict_do_update(
@@ -222,7 +221,9 @@ class Filters:
 FiltersDep = Annotated[Filters, Depends()]
 
 
-def _search(services: Services, filters: basis_queries.RecordFilter, page: int, page_size: int) -> dict[str, Any]:
+def _search(
+    services: Services, filters: basis_queries.RecordFilter, page: int, page_size: int
+) -> dict[str, object]:
     with services.store.connect() as conn:
         return basis_queries.search(conn, filters, page, page_size)
 
@@ -234,7 +235,7 @@ async def search_records(
     filters: FiltersDep,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=500)] = 50,
-) -> dict[str, Any]:
+) -> dict[str, object]:
     resolved = filters.resolve(_zone(services))
     result = await services.store.run(_search, services, resolved, page, page_size)
     result["filters"] = resolved.as_dict()
@@ -282,7 +283,9 @@ async def export(
     )
 
 
-def _figures(services: Services, since: datetime, until: datetime) -> dict[str, Any]:
+def _figures(
+    services: Services, since: datetime, until: datetime
+) -> dict[str, dict[str, int] | list[dict[str, str | int]]]:
     with services.store.connect() as conn:
         return basis_queries.figures(conn, since, until, _zone(services)).as_dict()
 
@@ -293,7 +296,7 @@ async def stats(
     services: ServicesDep,
     since: Annotated[IsoDateTime | None, Query(alias="from")] = None,
     until: Annotated[IsoDateTime | None, Query(alias="to")] = None,
-) -> dict[str, Any]:
+) -> dict[str, object]:
     """Answers, fallbacks, handoffs, low-confidence answers and negative feedback, counted
     per topic, language and day (default: the last 30 days)."""
     zone = _zone(services)
@@ -306,7 +309,7 @@ async def stats(
             "low_confidence_below": basis.LOW_CONFIDENCE, **result}
 
 
-def _verify(services: Services, conversation_id: str | None, actor: str) -> dict[str, Any]:
+def _verify(services: Services, conversation_id: str | None, actor: str) -> dict[str, object]:
     with services.store.connect() as conn:
         result = basis_queries.verify(conn, conversation_id)
     with services.store.begin() as conn:
@@ -320,7 +323,7 @@ async def verify(
     user: AuditorDep,
     services: ServicesDep,
     conversation_id: Annotated[str | None, Query(pattern=HEX_ID)] = None,
-) -> dict[str, Any]:
+) -> dict[str, object]:
     """Check the hash chains (one conversation, or all) and report the first broken link."""
     return await services.store.run(_verify, services, conversation_id, user.username)
 

@@ -12,10 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
 
 import yaml
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from gateway.jsontypes import JsonRead, obj, objects
 
 HERE = Path(__file__).resolve().parent
 CONTENT = HERE / "om_ai.yml"
@@ -37,7 +38,7 @@ class Claim:
 
 
 @cache
-def content() -> dict[str, Any]:
+def content() -> dict[str, object]:
     data = yaml.safe_load(CONTENT.read_text(encoding="utf-8"))
     if not isinstance(data, dict):
         raise ValueError(f"{CONTENT} must be a mapping with signed, contact, labels and claims.")
@@ -55,20 +56,25 @@ def _environment() -> Environment:
     )
 
 
+def _strings(value: object) -> dict[str, str]:
+    """A mapping of om_ai.yml whose values are text (labels, contact)."""
+    return {str(k): str(v) for k, v in obj(value).items()}
+
+
 def texts(lang: str) -> dict[str, str]:
     """The page's labels (headings, table headers) in ``lang``."""
-    return dict(content()["labels"]["en" if lang == "en" else "sv"])
+    return _strings(obj(content()["labels"])["en" if lang == "en" else "sv"])
 
 
 def contact() -> dict[str, str]:
-    return dict(content()["contact"])
+    return _strings(content()["contact"])
 
 
 def signed() -> dict[str, str]:
-    return {k: str(v or "") for k, v in content()["signed"].items()}
+    return {k: str(v or "") for k, v in obj(content()["signed"]).items()}
 
 
-def pct(value: Any, lang: str) -> str:
+def pct(value: object, lang: str) -> str:
     if not isinstance(value, (int, float)):
         return "–"
     number = round(float(value) * 100, 1)
@@ -76,15 +82,16 @@ def pct(value: Any, lang: str) -> str:
     return f"{shown.replace('.', ',')} %" if lang == "sv" else f"{shown}%"
 
 
-def _names(items: dict[str, int]) -> str:
-    return ", ".join(sorted(name for name in items if name))
+def _names(items: object) -> str:
+    """The names counted in a provenance table (``{name: answers}``), sorted."""
+    return ", ".join(sorted(str(name) for name in obj(items) if name))
 
 
-def language_label(info: dict[str, Any], lang: str) -> str:
+def language_label(info: JsonRead, lang: str) -> str:
     return str(info["name_sv"] if lang == "sv" and info.get("name_sv") else info.get("name_en") or info["code"])
 
 
-def handling(info: dict[str, Any]) -> str:
+def handling(info: JsonRead) -> str:
     """How a language is handled now: native, missing (no model), partial (into Swedish
     only), good or poor."""
     if info.get("native"):
@@ -94,24 +101,25 @@ def handling(info: dict[str, Any]) -> str:
     return "poor" if info.get("tier") == "poor" else "good"
 
 
-def chosen(facts: dict[str, Any]) -> list[str]:
+def chosen(facts: JsonRead) -> list[str]:
     """The ids of the claims the running system supports, in page order."""
     ids = ["intro", "generated", "scope", "sources", "handoff", "no_decisions", "models_table",
            "detection", "languages_table"]
-    nlu = facts["evaluation"]["nlu"]
+    evaluation = obj(facts["evaluation"])
+    nlu = obj(evaluation["nlu"])
     if not nlu.get("available"):
         ids.append("eval_none")
     else:
         ids += ["eval_current" if nlu.get("current") else "eval_stale", "eval_figures", "f1_explained",
                 "eval_tables"]
-    if facts["evaluation"].get("paraphrases"):
+    if evaluation.get("paraphrases"):
         ids += ["para_how", "para_table"]
     ids += ["usage_table", "limit_mt"]
-    if any(i.get("tier") == "poor" for i in facts["models"]["translation"]["languages"]):
+    if any(i.get("tier") == "poor" for i in _languages(facts)):
         ids.append("limit_poor")
     ids += ["limit_detect", "limit_misunderstand", "limit_examples", "limit_sensitive",
             "oversight_staff", "content_authors"]
-    provenance = facts["provenance"]
+    provenance = obj(facts["provenance"])
     ids.append("content_review_some" if provenance["reviewed"] else "content_review_none")
     ids.append("content_owner_some" if provenance["owned"] else "content_owner_none")
     ids += ["oversight_basis", "oversight_chain", "oversight_training", "oversight_no_gate",
@@ -120,15 +128,20 @@ def chosen(facts: dict[str, Any]) -> list[str]:
     return ids
 
 
-def _values(facts: dict[str, Any], lang: str) -> dict[str, Any]:
-    nlu = facts["evaluation"]["nlu"]
-    para = facts["evaluation"].get("paraphrases") or {}
-    provenance = facts["provenance"]
-    poor = [language_label(i, lang) for i in facts["models"]["translation"]["languages"]
-            if i.get("tier") == "poor"]
+def _languages(facts: JsonRead) -> list[JsonRead]:
+    """The languages table of the facts (``models.translation.languages``)."""
+    return objects(obj(obj(facts["models"])["translation"])["languages"])
+
+
+def _values(facts: JsonRead, lang: str) -> dict[str, object]:
+    evaluation = obj(facts["evaluation"])
+    nlu = obj(evaluation["nlu"])
+    para = obj(evaluation.get("paraphrases"))
+    provenance = obj(facts["provenance"])
+    poor = [language_label(i, lang) for i in _languages(facts) if i.get("tier") == "poor"]
     signature = signed()
     return {
-        "topics": len(facts["topics"]),
+        "topics": len(objects(facts["topics"])),
         "macro_f1": pct(nlu.get("macro_f1"), lang),
         "method": nlu.get("method") or "–",
         "examples": nlu.get("examples") or "–",
@@ -150,8 +163,8 @@ def _values(facts: dict[str, Any], lang: str) -> dict[str, Any]:
     }
 
 
-def claim(claim_id: str, facts: dict[str, Any], lang: str) -> Claim:
-    raw = content()["claims"][claim_id]
+def claim(claim_id: str, facts: JsonRead, lang: str) -> Claim:
+    raw = obj(obj(content()["claims"])[claim_id])
     values = _values(facts, lang)
     text = str(raw["en" if lang == "en" else "sv"])
     if claim_id == "content_review_some":  # {reviewed} there counts answers, not the page's reviewer
@@ -159,14 +172,14 @@ def claim(claim_id: str, facts: dict[str, Any], lang: str) -> Claim:
     return Claim(claim_id, text.format_map(values), str(raw["backed_by"]))
 
 
-def claims(facts: dict[str, Any], lang: str) -> dict[str, Claim]:
+def claims(facts: JsonRead, lang: str) -> dict[str, Claim]:
     """Every claim the page shows for these facts, filled in, by id (in page order), plus the
     per-language handling claims the languages table uses."""
     ids = chosen(facts) + ["lang_native", "lang_missing", "lang_partial", "lang_good", "lang_poor"]
     return {i: claim(i, facts, lang) for i in ids}
 
 
-def render(facts: dict[str, Any], lang: str) -> str:
+def render(facts: JsonRead, lang: str) -> str:
     lang = "en" if lang == "en" else "sv"
     template = _environment().get_template("om_ai.html")
     shown = claims(facts, lang)
