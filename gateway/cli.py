@@ -24,7 +24,7 @@ from gateway.store import Store
 def create_staff_user(argv: list[str]) -> int:
     """``python -m gateway.cli staff-user [--username ...] [--password-stdin]``."""
     parser = argparse.ArgumentParser(prog="python -m gateway.cli staff-user",
-                                     description="Create a staff, auditor or admin account.")
+                                     description="Create a staff, auditor, editor, publisher or admin account.")
     parser.add_argument("--username")
     parser.add_argument("--display-name")
     parser.add_argument("--role", choices=ROLES)
@@ -44,7 +44,7 @@ def create_staff_user(argv: list[str]) -> int:
     try:
         username = args.username or ask("--username", "Användarnamn: ")
         display_name = args.display_name or ask("--display-name", f"Visningsnamn [{username}]: ", username)
-        role = args.role or ask("--role", "Roll (staff/auditor/admin) [staff]: ", "staff")
+        role = args.role or ask("--role", "Roll (staff/auditor/editor/publisher/admin) [staff]: ", "staff")
         if args.password_stdin:
             password = sys.stdin.readline().rstrip("\r\n")
         else:
@@ -69,7 +69,7 @@ def create_staff_user(argv: list[str]) -> int:
 
 
 COMMANDS: dict[str, tuple[Callable[[list[str]], int], str]] = {
-    "staff-user": (create_staff_user, "create a staff/auditor account"),
+    "staff-user": (create_staff_user, "create a staff/auditor/editor/publisher account"),
     "purge": (retention.cli_purge, "purge conversations past the retention period"),
     "audit-verify": (cli_verify, "check every basis-record hash chain"),
     "release": (cli_release, "list, register, activate or roll back model releases"),

@@ -23,12 +23,15 @@ from gateway import __version__, errors, logconfig, pubsub, retention
 from gateway.auth import new_id
 from gateway.basis import Release
 from gateway.catalogue import Catalogue
+from gateway.editor.jobs import JobRunner
+from gateway.editor.registry import ReleaseRegistryPort
+from gateway.editor.workspace import EditorWorkspace
 from gateway.handoff import HandoffQueue, OpeningHours
 from gateway.middleware import HeaderPolicy, RequestLimits, SecurityHeaders
 from gateway.openapi import OpenAPIDocument
 from gateway.rasa_client import RasaClient
 from gateway.releases import ReleaseRegistry
-from gateway.routes import about, chat, events, health, models, staff, transparency
+from gateway.routes import about, chat, editor, events, health, models, staff, transparency
 from gateway.safety import SafetyLexicon
 from gateway.services import Services, SlidingWindowLimiter
 from gateway.settings import ROOT, Settings
@@ -130,6 +133,7 @@ def create_app(
                                 tracker=retention.tracker_url(settings)),
             name=f"retention-{new_id()[:8]}",
         )
+        services.editor = _start_editor(services)
         services.release_task = asyncio.create_task(releases.follow(), name=f"releases-{new_id()[:8]}")
         logger.info(
             "gateway ready: db=%s release=%s responses=%d",
@@ -138,6 +142,8 @@ def create_app(
         try:
             yield
         finally:
+            if services.editor is not None:
+                await services.editor.runner.stop()
             services.retention_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await services.retention_task
@@ -176,6 +182,7 @@ def create_app(
     app.include_router(chat.router)
     app.include_router(transparency.router)
     app.include_router(staff.router)
+    app.include_router(editor.router)
     app.include_router(about.router)
     app.include_router(events.router)
     app.include_router(models.router)
@@ -193,6 +200,22 @@ def create_app(
 
     OpenAPIDocument(app, public_only=production).install()
     return app
+
+
+def _start_editor(services: Services) -> EditorWorkspace:
+    """The editors' workspace and its job runner (one job at a time, state in the database)."""
+    registry: ReleaseRegistryPort = services.releases  # gateway/releases.py
+
+    async def live_model() -> Path | None:
+        current = await registry.current()
+        if current is not None:
+            return Path(current.model_file)
+        fallback = ROOT / "var" / "models" / "current.tar.gz"
+        return fallback.resolve() if fallback.exists() else None
+
+    runner = JobRunner(services.store, services.settings, live_model)
+    runner.start()
+    return EditorWorkspace(services.store, services.settings, runner, registry)
 
 
 def _start_pretranslation(translator: TranslationPort, catalogue: Catalogue) -> threading.Thread | None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from gateway.basis import Release
 from gateway.catalogue import Catalogue
+from gateway.editor.workspace import EditorWorkspace
 from gateway.handoff import HandoffQueue
 from gateway.login_throttle import LoginThrottle
 from gateway.pubsub import LocalBroker
@@ -57,6 +58,8 @@ class Services:
     recent_callbacks: ExpiringMap[tuple[str, str]] = field(default_factory=lambda: ExpiringMap(24 * 3600.0))
     # Background work the lifespan started (the daily retention purge), stopped with it.
     retention_task: asyncio.Task[None] | None = None
+    # The editors' workspace (gateway/editor/), with its job runner; built in the lifespan.
+    editor: EditorWorkspace | None = None
     # Follows the live model release and reads its answers ahead of Rasa (gateway/releases.py).
     release_task: asyncio.Task[None] | None = None
     # /om-ai's content release, read once on first use (routes/about.py).

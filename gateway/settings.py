@@ -61,6 +61,21 @@ class Settings(BaseSettings):
     # unset (unit tests with a fake Rasa), the registry is left as it is.
     model_file: Path | None = None
 
+    # The editors' workspace (gateway/editor/): the git clone whose content files it edits
+    # and publishes to, the commands that train and gate a candidate model (tests put fakes
+    # here), and below which confidence an answer counts as unsure in the inbox.
+    content_root: Path = ROOT
+    editor_train_command: list[str] = Field(
+        default_factory=lambda: ["bash", str(ROOT / "scripts" / "train.sh")])
+    editor_gate_command: list[str] = Field(
+        default_factory=lambda: [str(ROOT / ".venv-rasa" / "bin" / "python"), str(ROOT / "scripts" / "gate.py")])
+    editor_gate_report_option: str = "--json"  # where scripts/gate.py writes its JSON report
+    editor_eval_sets: list[Path] = Field(default_factory=lambda: [
+        ROOT / "tests" / "nlu" / "paraphrases.yml", ROOT / "tests" / "nlu" / "independent"])
+    editor_low_confidence: float = Field(0.6, gt=0, le=1)
+    editor_email_domain: str = "karlstad.se"
+    editor_job_timeout_s: float = Field(3600.0, gt=0)
+
     @property
     def effective_database_url(self) -> str:
         if self.database_url:

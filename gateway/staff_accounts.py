@@ -30,7 +30,9 @@ from gateway.store import Store, staff_users, utcnow
 
 logger = logging.getLogger(__name__)
 
-ROLES = ("staff", "auditor", "admin")
+ROLES = ("staff", "auditor", "admin", "editor", "publisher")
+#: Who may use the editors' workspace (gateway/editor/); only a publisher publishes.
+EDITOR_ROLES = ("editor", "publisher")
 MIN_PASSWORD = 12
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 

@@ -155,7 +155,7 @@ staff_users = Table(
     Column("id", String(64), primary_key=True),
     Column("username", String(64), nullable=False, unique=True),
     Column("display_name", String(128), nullable=False),
-    Column("role", String(16), nullable=False),  # staff | auditor | admin
+    Column("role", String(16), nullable=False),  # staff | auditor | editor | publisher | admin
     Column("password_hash", String(256), nullable=False),
     Column("active", Boolean, nullable=False, default=True),
     Column("created_at", DateTime(timezone=True), nullable=False),

@@ -18,14 +18,15 @@ import argparse
 import datetime as dt
 import re
 import sys
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from text_similarity import near_copy, normalise  # noqa: E402  (shared with the gateway)
 
 RETRIEVAL_PREFIXES = ("faq/", "sensitive/")
 # Minimum number of examples per topic and language: (Swedish, English).
@@ -70,13 +71,6 @@ class NluData:
 
     def by_intent(self, intent: str) -> list[Example]:
         return [e for e in self.examples if e.intent == intent]
-
-
-def normalise(text: str) -> str:
-    """Lower case, NFC, single spaces and no trailing punctuation: for duplicate checks."""
-    text = unicodedata.normalize("NFC", text).lower().strip()
-    text = re.sub(r"\s+", " ", text)
-    return text.rstrip(" ?!.")
 
 
 def _example_lines(block: str) -> Iterable[str]:
@@ -339,24 +333,7 @@ def check_concepts(data: NluData, report: Report) -> None:
                 )
 
 
-NEAR_COPY_RATIO = 0.85
-NEAR_COPY_JACCARD = 0.75
 SMALL_TALK = ("greet", "goodbye", "thanks", "affirm", "deny")
-
-
-def _words(text: str) -> set:
-    return set(re.findall(r"\w+", text))
-
-
-def near_copy(a: str, b: str) -> bool:
-    """True when two normalised sentences are the same question with a word or two changed."""
-    wa, wb = _words(a), _words(b)
-    if wa and wb and len(wa & wb) / len(wa | wb) >= NEAR_COPY_JACCARD:
-        return True
-    matcher = SequenceMatcher(None, a, b, autojunk=False)
-    return (matcher.real_quick_ratio() >= NEAR_COPY_RATIO and matcher.quick_ratio() >= NEAR_COPY_RATIO
-            and matcher.ratio() >= NEAR_COPY_RATIO)
-
 
 
 def check_paraphrases_held_out(data: NluData, paraphrases: Path, report: Report) -> None:

@@ -47,7 +47,7 @@ T = TypeVar("T")
 STATIC = Path(__file__).resolve().parent.parent / "staff"
 # The console: an ES module (console.js) with its imports, and the stylesheet.
 ASSETS = {
-    **{f"{name}.js": "text/javascript" for name in ("console", "state", "dom", "labels", "api", "ticket")},
+    **{f"{name}.js": "text/javascript" for name in ("console", "state", "dom", "labels", "api", "ticket", "editor")},
     "console.css": "text/css",
 }
 # Security headers (CSP, frame-ancestors 'none', nosniff, no-referrer, no-store) are set on
@@ -134,7 +134,8 @@ async def login(body: LoginBody, request: Request, response: Response, services:
 
 
 @api.get("/me", responses=error_responses(401))
-async def me(request: Request, _: StaffDep) -> SessionOut:
+async def me(request: Request, _: Annotated[StaffUser, Depends(require_staff())]) -> SessionOut:
+    # Any role: the console shows each role its own views (the queue, the editors' workspace).
     return _session_body(request.state.staff_session)
 
 

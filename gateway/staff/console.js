@@ -5,6 +5,12 @@ import { $, announce, el, urgent } from "./dom.js";
 import { STATUS, clock, language, minutes, priorityLabel, reasonLabel } from "./labels.js";
 import { EVENTS_URL, api, hooks } from "./api.js";
 import { renderTicket, showTicketError } from "./ticket.js";
+import { startEditor, tablist } from "./editor.js";
+
+// Which views a role sees: the queue (staff), the editors' workspace (editor, publisher), both (admin).
+const QUEUE_ROLES = ["staff", "admin"];
+const EDITOR_ROLES = ["editor", "publisher", "admin"];
+const showView = tablist([$("tab-queue"), $("tab-editor")], (id) => { if (id === "tab-editor") startEditor(); });
 
 // ---- login -------------------------------------------------------------------------
 hooks.loggedOut = (message) => showLogin(message);
@@ -13,6 +19,8 @@ function showLogin(message) {
   if (state.events) { state.events.close(); state.events = null; }
   state.me = null;
   $("console-view").hidden = true;
+  $("editor-view").hidden = true;
+  $("views").hidden = true;
   $("who").hidden = true;
   $("login-view").hidden = false;
   const error = $("login-error");
@@ -30,7 +38,11 @@ function signedIn(session) {
   $("who-name").textContent = session.user.display_name;
   $("who").hidden = false;
   $("login-view").hidden = true;
-  $("console-view").hidden = false;
+  const queue = QUEUE_ROLES.includes(session.user.role);
+  const editor = EDITOR_ROLES.includes(session.user.role);
+  $("views").hidden = !(queue && editor);
+  if (!queue) { $("console-view").hidden = true; showView(1); return; }
+  showView(0);
   const outcome = $("outcome");
   outcome.replaceChildren(...Object.entries(state.outcomes)
     .filter(([key]) => key !== "returned_to_bot")

@@ -1,0 +1,170 @@
+"""The job runner: one background task that takes queued change sets one at a time,
+validates the staged content, trains a candidate model and runs the release gate.
+
+    validate  python scripts/validate_data.py --nlu-dir <staging>/nlu_data   (state training)
+    train     bash scripts/train.sh --root <staging>                          (state training)
+    gate      scripts/gate.py --model <new> --baseline <live> --extra <file> --json <out>
+                                                                              (state testing)
+
+Each step is a subprocess (the gateway never imports Rasa); the commands come from the
+settings, so tests put small fakes there. The state lives in the database: a gateway that
+stops mid-job puts it back in the queue when it starts (``changes.requeue_interrupted``).
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from gateway.editor import changes
+from gateway.settings import ROOT, Settings
+from gateway.store import Store
+
+logger = logging.getLogger(__name__)
+POLL_S = 5.0
+TAIL = 1500
+
+
+@dataclass(frozen=True)
+class StepResult:
+    ok: bool
+    stdout: str
+    stderr: str
+
+
+def staging_dir(settings: Settings, change_id: int) -> Path:
+    return settings.var_dir / "staging" / str(change_id)
+
+
+async def run_step(argv: list[str], timeout_s: float, cwd: Path = ROOT) -> StepResult:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = await asyncio.create_subprocess_exec(
+        *argv, cwd=cwd, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        out, err = await asyncio.wait_for(process.communicate(), timeout_s)
+    except (TimeoutError, asyncio.CancelledError):
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+        await process.wait()
+        raise
+    return StepResult(process.returncode == 0, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"))
+
+
+class JobRunner:
+    """Runs queued change sets one at a time (``start`` in the lifespan, ``stop`` after)."""
+
+    def __init__(self, store: Store, settings: Settings,
+                 baseline: Callable[[], Awaitable[Path | None]]) -> None:
+        self.store = store
+        self.settings = settings
+        self.baseline = baseline  # the live model's file
+        self.wake = asyncio.Event()
+        self.task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        with self.store.begin() as conn:
+            requeued = changes.requeue_interrupted(conn)
+        if requeued:
+            logger.info("editor jobs: %d interrupted job(s) back in the queue", requeued)
+        self.task = asyncio.create_task(self._loop(), name="editor-jobs")
+
+    async def stop(self) -> None:
+        if self.task is None:
+            return
+        self.task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.task
+        self.task = None
+
+    def poke(self) -> None:
+        self.wake.set()
+
+    async def _loop(self) -> None:
+        while True:
+            change_id = await self.store.run(self._take)
+            if change_id is None:
+                self.wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.wake.wait(), POLL_S)
+                continue
+            try:
+                await self.run(change_id)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a job's failure must not stop the runner
+                logger.error("editor jobs: change %d failed unexpectedly (%s)", change_id, type(exc).__name__)
+                await self.store.run(self._fail, change_id, "Ett oväntat fel i jobbet. Skicka in ändringen igen.")
+
+    def _take(self) -> int | None:
+        with self.store.begin() as conn:
+            change_id = changes.next_queued(conn)
+            if change_id is not None and changes.move(conn, change_id, ("queued",), "training", reason=None):
+                return int(change_id)
+        return None
+
+    def _fail(self, change_id: int, reason: str, figures: dict[str, Any] | None = None) -> None:
+        """The job ended in ``failed`` with ``reason`` (in words for the editor)."""
+        with self.store.begin() as conn:
+            changes.move(conn, change_id, changes.RUNNING, "failed", reason=reason[-TAIL:], figures=figures)
+
+    def _move(self, change_id: int, state: str, **values: Any) -> bool:
+        with self.store.begin() as conn:
+            return changes.move(conn, change_id, changes.RUNNING, state, **values)
+
+    async def run(self, change_id: int) -> None:
+        staging = staging_dir(self.settings, change_id)
+        timeout = self.settings.editor_job_timeout_s
+        logger.info("editor jobs: change %d: validate", change_id)
+        validated = await run_step(
+            [sys.executable, str(ROOT / "scripts" / "validate_data.py"), "--nlu-dir", str(staging / "nlu_data"),
+             "--paraphrases", str(ROOT / "tests" / "nlu" / "paraphrases.yml")], timeout)
+        if not validated.ok:
+            errors = [line for line in validated.stdout.splitlines() if line.startswith("FEL:")]
+            await self.store.run(self._fail, change_id, "Innehållet klarar inte kontrollen: " +
+                                 ("\n".join(errors) or validated.stderr))
+            return
+        logger.info("editor jobs: change %d: train", change_id)
+        trained = await run_step([*self.settings.editor_train_command, "--root", str(staging)], timeout)
+        lines = trained.stdout.strip().splitlines()
+        if not trained.ok or not lines:
+            await self.store.run(self._fail, change_id, "Träningen misslyckades: " + trained.stderr[-TAIL:])
+            return
+        model = Path(lines[-1])
+        model = model if model.is_absolute() else ROOT / model
+        baseline = await self.baseline()
+        extra = staging / "extra_questions.yml"
+        with self.store.connect() as conn:
+            assigned = changes.assigned_examples(conn, also=change_id)
+        extra.write_text(yaml.safe_dump(
+            [{"text": text, "intent": topic, "lang": lang} for topic, lang, text in assigned],
+            allow_unicode=True, sort_keys=False), encoding="utf-8")
+        if not await self.store.run(lambda: self._move(change_id, "testing", model_file=str(model))):
+            return  # moved elsewhere meanwhile
+        logger.info("editor jobs: change %d: gate", change_id)
+        report = staging / "gate.json"
+        report.unlink(missing_ok=True)
+        gated = await run_step([*self.settings.editor_gate_command, "--model", str(model),
+                                "--baseline", str(baseline or model), "--extra", str(extra),
+                                self.settings.editor_gate_report_option, str(report)], timeout)
+        figures: dict[str, Any] | None = None
+        if report.exists():
+            with contextlib.suppress(ValueError):
+                loaded = json.loads(report.read_text(encoding="utf-8"))
+                figures = loaded if isinstance(loaded, dict) else {"report": loaded}
+        if not gated.ok:
+            reasons = (figures or {}).get("reasons")
+            why = ("; ".join(map(str, reasons)) if isinstance(reasons, list) and reasons else None) \
+                or (figures or {}).get("reason") or gated.stderr[-TAIL:] or gated.stdout[-TAIL:]
+            await self.store.run(self._fail, change_id, f"Släppkontrollen godkände inte modellen: {why}", figures)
+            return
+        await self.store.run(lambda: self._move(change_id, "ready", figures=figures or {}))
+        logger.info("editor jobs: change %d: ready", change_id)
