@@ -12,7 +12,6 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import yaml
 
@@ -39,7 +38,7 @@ class Source:
     reviewed_by: str | None = None
     reviewed: str | None = None
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, object]:
         return {"title": self.title, "url": self.url, "author": self.author, "checked": self.checked,
                 "owner": self.owner, "reviewed_by": self.reviewed_by, "reviewed": self.reviewed}
 
@@ -55,7 +54,7 @@ class Provenance:
     reviewers: dict[str, int]
     owners: dict[str, int]
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, object]:
         return {"answers": self.answers, "authors": self.authors, "reviewed": self.reviewed,
                 "owned": self.owned, "reviewers": self.reviewers, "owners": self.owners}
 
@@ -71,7 +70,7 @@ class Answer:
         return self.texts.get(language)
 
 
-def parse_source(metadata: Any) -> Source | None:
+def parse_source(metadata: object) -> Source | None:
     if not isinstance(metadata, dict):
         return None
     raw = metadata.get("source")
@@ -93,8 +92,9 @@ def parse_source(metadata: Any) -> Source | None:
     )
 
 
-def _variation_language(item: dict[str, Any]) -> str:
-    for cond in item.get("condition") or []:
+def _variation_language(item: dict[str, object]) -> str:
+    conditions = item.get("condition")
+    for cond in conditions if isinstance(conditions, list) else []:
         if isinstance(cond, dict) and cond.get("name") == "language":
             return str(cond.get("value"))
     return "sv"

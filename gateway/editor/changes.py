@@ -40,7 +40,7 @@ class ChangeSet:
     author_username: str
     state: str
     reason: str | None
-    figures: dict[str, Any] | None
+    figures: dict[str, object] | None
     base_hash: str | None
     data_hash: str | None
     model_file: str | None
@@ -50,7 +50,7 @@ class ChangeSet:
     created_at: datetime
     updated_at: datetime
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> dict[str, object]:
         return {"id": self.id, "state": self.state, "state_label": STATE_LABELS[self.state],
                 "author": self.author_name, "author_id": self.author_id, "reason": self.reason,
                 "publisher": self.publisher_name, "commit": self.commit, "release_id": self.release_id,
@@ -133,11 +133,11 @@ def assigned_examples(conn: Connection, also: int | None = None) -> list[tuple[s
         select(change_examples).where(change_examples.c.change_set_id.in_(ids)).order_by(change_examples.c.id))]
 
 
-def touch(conn: Connection, change_id: int, **values: Any) -> None:
+def touch(conn: Connection, change_id: int, **values: object) -> None:
     conn.execute(update(change_sets).where(change_sets.c.id == change_id).values(updated_at=utcnow(), **values))
 
 
-def move(conn: Connection, change_id: int, allowed: tuple[str, ...], state: str, **values: Any) -> bool:
+def move(conn: Connection, change_id: int, allowed: tuple[str, ...], state: str, **values: object) -> bool:
     """Move the change set to ``state`` if it is in one of ``allowed``; whether it moved
     (an atomic compare-and-set, so two gateways never take the same job)."""
     done = conn.execute(update(change_sets).where(

@@ -21,7 +21,6 @@ import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import yaml
 
@@ -111,12 +110,12 @@ class JobRunner:
                 return int(change_id)
         return None
 
-    def _fail(self, change_id: int, reason: str, figures: dict[str, Any] | None = None) -> None:
+    def _fail(self, change_id: int, reason: str, figures: dict[str, object] | None = None) -> None:
         """The job ended in ``failed`` with ``reason`` (in words for the editor)."""
         with self.store.begin() as conn:
             changes.move(conn, change_id, changes.RUNNING, "failed", reason=reason[-TAIL:], figures=figures)
 
-    def _move(self, change_id: int, state: str, **values: Any) -> bool:
+    def _move(self, change_id: int, state: str, **values: object) -> bool:
         with self.store.begin() as conn:
             return changes.move(conn, change_id, changes.RUNNING, state, **values)
 
@@ -155,7 +154,7 @@ class JobRunner:
         gated = await run_step([*self.settings.editor_gate_command, "--model", str(model),
                                 "--baseline", str(baseline or model), "--extra", str(extra),
                                 self.settings.editor_gate_report_option, str(report)], timeout)
-        figures: dict[str, Any] | None = None
+        figures: dict[str, object] | None = None
         if report.exists():
             with contextlib.suppress(ValueError):
                 loaded = json.loads(report.read_text(encoding="utf-8"))

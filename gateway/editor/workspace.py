@@ -10,7 +10,6 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import insert
 
@@ -58,7 +57,7 @@ class EditorWorkspace:
         with self.store.connect() as conn:
             return inbox.inbox(conn, where, self.settings.editor_low_confidence)
 
-    def quality(self, since: dt.datetime, until: dt.datetime) -> list[dict[str, Any]]:
+    def quality(self, since: dt.datetime, until: dt.datetime) -> list[dict[str, object]]:
         with self.store.connect() as conn:
             return inbox.quality(inbox.all_turns(conn, since, until, self.settings.editor_low_confidence))
 
@@ -77,7 +76,7 @@ class EditorWorkspace:
             self._eval_sets = checks.load_eval_sets(self.settings.editor_eval_sets)
         return self._eval_sets
 
-    def assign(self, item_id: str, topic: str, text: str, language: str | None, user: StaffUser) -> dict[str, Any]:
+    def assign(self, item_id: str, topic: str, text: str, language: str | None, user: StaffUser) -> dict[str, object]:
         item = self._item(item_id)
         if topic not in content.topics(self.nlu_dir):
             raise checks.ExampleRefusedError(
@@ -105,10 +104,10 @@ class EditorWorkspace:
             audit_trail.record(conn, user.username, "editor.dismissed", item.id, {"why": why})
 
     # ---- answers -----------------------------------------------------------------------
-    def answers(self, today: dt.date | None = None) -> list[dict[str, Any]]:
+    def answers(self, today: dt.date | None = None) -> list[dict[str, object]]:
         today = today or dt.date.today()
         catalogue = Catalogue.load(self.nlu_dir, root=self.root)
-        out = []
+        out: list[dict[str, object]] = []
         for topic in catalogue.topics():
             answer = catalogue.get(f"utter_{topic}")
             if answer is None:
@@ -129,7 +128,7 @@ class EditorWorkspace:
             })
         return out
 
-    def answer_preview(self, topic: str, edits: dict[str, str]) -> dict[str, Any]:
+    def answer_preview(self, topic: str, edits: dict[str, str]) -> dict[str, object]:
         path = content.topic_file(self.nlu_dir, topic)
         live = path.read_text(encoding="utf-8")
         edited = content.edit_answer(live, topic, edits)
@@ -143,7 +142,7 @@ class EditorWorkspace:
             "diff": content.file_diff(name, live, edited),
         }
 
-    def save_answer(self, topic: str, edits: dict[str, str], user: StaffUser) -> dict[str, Any]:
+    def save_answer(self, topic: str, edits: dict[str, str], user: StaffUser) -> dict[str, object]:
         preview = self.answer_preview(topic, edits)  # refuses what the writer cannot write
         with self.store.begin() as conn:
             draft = changes.open_draft(conn, user)
@@ -152,7 +151,7 @@ class EditorWorkspace:
         return {**preview, "change_set": draft.id}
 
     # ---- change sets -------------------------------------------------------------------
-    def change_detail(self, change_id: int) -> dict[str, Any]:
+    def change_detail(self, change_id: int) -> dict[str, object]:
         with self.store.connect() as conn:
             change = changes.get(conn, change_id)
             body = changes.content_of(conn, change_id)
@@ -163,7 +162,7 @@ class EditorWorkspace:
                 "examples": [{"topic": t, "language": lang, "text": x} for t, lang, x in body.examples],
                 "answers": [{"topic": t, **f} for t, f in body.answers.items()], "diff": diff}
 
-    def submit(self, change_id: int, user: StaffUser) -> dict[str, Any]:
+    def submit(self, change_id: int, user: StaffUser) -> dict[str, object]:
         with self.store.connect() as conn:
             change = changes.get(conn, change_id)
             body = changes.content_of(conn, change_id)
@@ -190,7 +189,7 @@ class EditorWorkspace:
                                    "The release registry is not available.")
         return self.registry
 
-    async def publish(self, change_id: int, user: StaffUser) -> dict[str, Any]:
+    async def publish(self, change_id: int, user: StaffUser) -> dict[str, object]:
         if not user.has_role("publisher"):
             raise ForbiddenError("Bara en publicerare kan publicera. / Only a publisher can publish.")
         registry = self._registry()
@@ -236,12 +235,12 @@ class EditorWorkspace:
         logger.info("editor: change %d published as release %d", change_id, release.id)
         return {**self.change_detail(change_id), "release": release_dict(release)}
 
-    async def releases(self) -> list[dict[str, Any]]:
+    async def releases(self) -> list[dict[str, object]]:
         if self.registry is None:
             return []
         return [release_dict(r) for r in await self.registry.history()]
 
-    async def rollback(self, release_id: int, user: StaffUser) -> dict[str, Any]:
+    async def rollback(self, release_id: int, user: StaffUser) -> dict[str, object]:
         if not user.has_role("publisher"):
             raise ForbiddenError("Bara en publicerare kan återställa en release. / Only a publisher can roll back.")
         registry = self._registry()

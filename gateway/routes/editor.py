@@ -7,7 +7,7 @@ and, for publishing, someone other than the change set's author.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import anyio.to_thread
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -96,7 +96,7 @@ async def get_inbox(
     language: Annotated[str | None, Query(pattern=r"^[a-z]{2,3}$")] = None,
     reason: Reason | None = None,
     topic: Annotated[str | None, Query(max_length=128)] = None,
-) -> dict[str, Any]:
+) -> dict[str, object]:
     """Missed questions over a period (``since``/``until``, days in UTC, or the last ``days``)."""
     now = utcnow()
     first, last = _day(since), _day(until)
@@ -114,7 +114,7 @@ async def quality(
     since: Annotated[str | None, DAY] = None,
     until: Annotated[str | None, DAY] = None,
     days: Annotated[int, Query(ge=1, le=3650)] = 30,
-) -> dict[str, Any]:
+) -> dict[str, object]:
     """Per topic and language: answers, fallbacks, "Menade du", unsure answers, thumbs up and
     down, handoffs (sensitive conversations left out, as in the inbox)."""
     now = utcnow()
@@ -126,7 +126,7 @@ async def quality(
 
 
 @router.post("/inbox/{item_id}/assign", status_code=201, responses=ERRORS)
-async def assign(item_id: ItemId, body: AssignBody, ws: WorkspaceDep, user: EditorDep) -> dict[str, Any]:
+async def assign(item_id: ItemId, body: AssignBody, ws: WorkspaceDep, user: EditorDep) -> dict[str, object]:
     return await anyio.to_thread.run_sync(ws.assign, item_id, body.topic, body.text, body.language, user)
 
 
@@ -138,25 +138,25 @@ async def dismiss(item_id: ItemId, body: DismissBody, ws: WorkspaceDep, user: Ed
 
 # ---- topics and answers ---------------------------------------------------------------
 @router.get("/answers", responses=error_responses(401, 403))
-async def answers(ws: WorkspaceDep, _: EditorDep, overdue: bool = False) -> dict[str, Any]:
+async def answers(ws: WorkspaceDep, _: EditorDep, overdue: bool = False) -> dict[str, object]:
     items = await anyio.to_thread.run_sync(ws.answers)
     return {"items": [a for a in items if a["overdue"] or not overdue]}
 
 
 @router.post("/answers/preview", responses=ERRORS)
-async def answer_preview(body: AnswerBody, ws: WorkspaceDep, _: EditorDep) -> dict[str, Any]:
+async def answer_preview(body: AnswerBody, ws: WorkspaceDep, _: EditorDep) -> dict[str, object]:
     return await anyio.to_thread.run_sync(ws.answer_preview, body.topic, body.edits())
 
 
 @router.post("/answers", responses=ERRORS)
-async def save_answer(body: AnswerBody, ws: WorkspaceDep, user: EditorDep) -> dict[str, Any]:
+async def save_answer(body: AnswerBody, ws: WorkspaceDep, user: EditorDep) -> dict[str, object]:
     return await anyio.to_thread.run_sync(ws.save_answer, body.topic, body.edits(), user)
 
 
 # ---- change sets and releases ---------------------------------------------------------
 @router.get("/changes", responses=error_responses(401, 403))
-async def list_changes(ws: WorkspaceDep, _: EditorDep) -> dict[str, Any]:
-    def work() -> list[dict[str, Any]]:
+async def list_changes(ws: WorkspaceDep, _: EditorDep) -> dict[str, object]:
+    def work() -> list[dict[str, object]]:
         from gateway.editor import changes
 
         with ws.store.connect() as conn:
@@ -166,25 +166,25 @@ async def list_changes(ws: WorkspaceDep, _: EditorDep) -> dict[str, Any]:
 
 
 @router.get("/changes/{change_id}", responses=error_responses(401, 403, 404))
-async def change(change_id: ChangeId, ws: WorkspaceDep, _: EditorDep) -> dict[str, Any]:
+async def change(change_id: ChangeId, ws: WorkspaceDep, _: EditorDep) -> dict[str, object]:
     return await anyio.to_thread.run_sync(ws.change_detail, change_id)
 
 
 @router.post("/changes/{change_id}/submit", responses=ERRORS)
-async def submit(change_id: ChangeId, ws: WorkspaceDep, user: EditorDep) -> dict[str, Any]:
+async def submit(change_id: ChangeId, ws: WorkspaceDep, user: EditorDep) -> dict[str, object]:
     return await anyio.to_thread.run_sync(ws.submit, change_id, user)
 
 
 @router.post("/changes/{change_id}/publish", responses=error_responses(401, 403, 404, 409, 503))
-async def publish(change_id: ChangeId, ws: WorkspaceDep, user: PublisherDep) -> dict[str, Any]:
+async def publish(change_id: ChangeId, ws: WorkspaceDep, user: PublisherDep) -> dict[str, object]:
     return await ws.publish(change_id, user)
 
 
 @router.get("/releases", responses=error_responses(401, 403))
-async def releases(ws: WorkspaceDep, _: EditorDep) -> dict[str, Any]:
+async def releases(ws: WorkspaceDep, _: EditorDep) -> dict[str, object]:
     return {"items": await ws.releases()}
 
 
 @router.post("/releases/{release_id}/rollback", responses=error_responses(401, 403, 404, 409, 503))
-async def rollback(release_id: ReleaseId, ws: WorkspaceDep, user: PublisherDep) -> dict[str, Any]:
+async def rollback(release_id: ReleaseId, ws: WorkspaceDep, user: PublisherDep) -> dict[str, object]:
     return await ws.rollback(release_id, user)
