@@ -11,7 +11,7 @@ APP_VENV  := .venv
 export RASA_TELEMETRY_ENABLED := false
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup run test train validate eval bench models models-bundle models-import staff-user purge audit-verify typecheck lint clean print-pythons
+.PHONY: help setup ready run test train validate eval bench models models-bundle models-import staff-user purge audit-verify typecheck lint clean print-pythons
 
 help:
 	@echo "make run    - set up (first time), train if data changed, start everything, print URLs"
@@ -41,13 +41,19 @@ setup: $(RASA_VENV)/.installed $(APP_VENV)/.installed
 	@mkdir -p var
 
 # ---- the two commands ---------------------------------------------------------------
-train: setup
+# Training needs only the Rasa environment: on a fresh clone `make run` and `make test`
+# train while the app environment is being installed (make -j2).
+train: $(RASA_VENV)/.installed
+	@mkdir -p var
 	@scripts/train.sh >/dev/null
 
-run: train
+ready:
+	@$(MAKE) --no-print-directory -j2 train $(APP_VENV)/.installed
+
+run: ready
 	@$(APP_VENV)/bin/python scripts/run.py
 
-test: train
+test: ready
 	@bash scripts/test.sh
 
 # ---- editors ------------------------------------------------------------------------
@@ -61,7 +67,7 @@ eval: setup
 	@PYTHONPATH=. $(RASA_VENV)/bin/python scripts/evaluate.py
 
 # ---- operations ---------------------------------------------------------------------
-bench: train
+bench: ready
 	@$(APP_VENV)/bin/python bench/run.py
 
 # Translation models, pinned in translation/models.lock (docs/translation.md). ARGS=--update-lock pins.
