@@ -52,8 +52,15 @@ def load_agent(model: Path) -> Any:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))  # custom components in bot/
-    from rasa.core.agent import Agent
+    import logging
 
+    from rasa.core.agent import Agent
+    from rasa.utils.log_utils import configure_structlog
+
+    # Rasa logs every parsed text at debug level; these are test questions, but keep the
+    # output to the figures (and never log citizens' text by habit).
+    configure_structlog(logging.WARNING)
+    logging.getLogger("rasa").setLevel(logging.WARNING)
     return Agent.load(str(model))
 
 
