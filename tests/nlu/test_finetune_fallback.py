@@ -87,6 +87,7 @@ def test_a_new_topic_makes_finetuning_fall_back_to_a_full_training(tmp_path: Pat
 
     done = subprocess.run(["bash", "scripts/train.sh", "--finetune"], cwd=tmp_path,
                           capture_output=True, text=True, timeout=600)
+    print(done.stderr[-600:])  # what train.sh said, with its timings (pytest -s)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Finetuning" in done.stderr and "training fully instead" in done.stderr, done.stderr
     assert "Cannot finetune" in done.stderr, done.stderr  # Rasa's own reason is passed on
