@@ -433,7 +433,7 @@ def main(argv: list[str] | None = None) -> int:
         "data_hash": inputs_hash,
         "model": f"model-{inputs_hash}.tar.gz",
         "method": f"{args.folds}-fold stratified cross-validation, config {args.config.name}"
-                  + (f", folds {args.only_folds} only" if only else "")
+                  + (f", only fold(s) {args.only_folds}" if only else "")
                   + (f", epochs {args.epochs}" if args.epochs else ""),
         "folds": args.folds,
         "examples": len(rows),
