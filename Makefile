@@ -11,12 +11,12 @@ APP_VENV  := .venv
 export RASA_TELEMETRY_ENABLED := false
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup ready run test train validate eval bench models models-bundle models-import staff-user purge audit-verify typecheck lint clean print-pythons
+.PHONY: help setup ready run test train validate eval eval-full gate bench models models-bundle models-import staff-user purge audit-verify typecheck lint clean print-pythons
 
 help:
 	@echo "make run    - set up (first time), train if data changed, start everything, print URLs"
 	@echo "make test   - set up and run every test"
-	@echo "Also: validate, eval, bench, models, models-bundle, models-import, staff-user, purge, audit-verify, typecheck, lint, clean"
+	@echo "Also: validate, eval, eval-full, gate, bench, models, models-bundle, models-import, staff-user, purge, audit-verify, typecheck, lint, clean"
 
 # ---- environments -------------------------------------------------------------------
 $(RASA_VENV)/.installed: requirements/rasa.lock
@@ -65,6 +65,15 @@ validate: setup
 
 eval: setup
 	@PYTHONPATH=. $(RASA_VENV)/bin/python scripts/evaluate.py
+
+# Every fold of the 3-fold cross-validation (three trainings; docs/nlu-eval.md).
+eval-full: setup
+	@PYTHONPATH=. $(RASA_VENV)/bin/python scripts/evaluate.py --only-folds all $(ARGS)
+
+# Release gate: held-out paraphrases and acute recall of the current model (< 1 minute).
+# ARGS="--baseline OLD.tar.gz --extra questions.yml"
+gate: train
+	@PYTHONPATH=. $(RASA_VENV)/bin/python scripts/gate.py $(ARGS)
 
 # ---- operations ---------------------------------------------------------------------
 bench: ready
