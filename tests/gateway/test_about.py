@@ -32,7 +32,6 @@ from gateway import basis, texts
 from gateway.settings import ROOT, Settings
 from gateway.store import audit_events, handoff_tickets, messages
 from gateway.templates import om_ai
-from gateway.settings import Settings
 from scripts import data_hash
 from tests.conftest import rasa_reply
 from tests.gateway import language_models
