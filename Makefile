@@ -11,12 +11,12 @@ APP_VENV  := .venv
 export RASA_TELEMETRY_ENABLED := false
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup run test train validate eval bench models models-bundle models-import staff-user purge audit-verify typecheck lint clean print-pythons
+.PHONY: help setup ready run test train validate eval eval-full gate bench models models-bundle models-import staff-user purge audit-verify typecheck lint clean print-pythons
 
 help:
 	@echo "make run    - set up (first time), train if data changed, start everything, print URLs"
 	@echo "make test   - set up and run every test"
-	@echo "Also: validate, eval, bench, models, models-bundle, models-import, staff-user, purge, audit-verify, typecheck, lint, clean"
+	@echo "Also: validate, eval, eval-full, gate, bench, models, models-bundle, models-import, staff-user, purge, audit-verify, typecheck, lint, clean"
 
 # ---- environments -------------------------------------------------------------------
 $(RASA_VENV)/.installed: requirements/rasa.lock
@@ -41,13 +41,19 @@ setup: $(RASA_VENV)/.installed $(APP_VENV)/.installed
 	@mkdir -p var
 
 # ---- the two commands ---------------------------------------------------------------
-train: setup
+# Training needs only the Rasa environment: on a fresh clone `make run` and `make test`
+# train while the app environment is being installed (make -j2).
+train: $(RASA_VENV)/.installed
+	@mkdir -p var
 	@scripts/train.sh >/dev/null
 
-run: train
+ready:
+	@$(MAKE) --no-print-directory -j2 train $(APP_VENV)/.installed
+
+run: ready
 	@$(APP_VENV)/bin/python scripts/run.py
 
-test: train
+test: ready
 	@bash scripts/test.sh
 
 # ---- editors ------------------------------------------------------------------------
@@ -60,8 +66,17 @@ validate: setup
 eval: setup
 	@PYTHONPATH=. $(RASA_VENV)/bin/python scripts/evaluate.py
 
+# Every fold of the 3-fold cross-validation (three trainings; docs/nlu-eval.md).
+eval-full: setup
+	@PYTHONPATH=. $(RASA_VENV)/bin/python scripts/evaluate.py --only-folds all $(ARGS)
+
+# Release gate: held-out paraphrases and acute recall of the current model (< 1 minute).
+# ARGS="--baseline OLD.tar.gz --extra questions.yml"
+gate: train
+	@PYTHONPATH=. $(RASA_VENV)/bin/python scripts/gate.py $(ARGS)
+
 # ---- operations ---------------------------------------------------------------------
-bench: train
+bench: ready
 	@$(APP_VENV)/bin/python bench/run.py
 
 # Translation models, pinned in translation/models.lock (docs/translation.md). ARGS=--update-lock pins.

@@ -3,7 +3,8 @@
 Starts the stack (Rasa, action server, gateway) on free loopback ports with a fresh var/
 directory, then sends the same Swedish questions at 1, 8 and 32 concurrent conversations
 through the gateway and straight to Rasa's webhook (the karlstad channel), in one run.
-Prints a table with turns/s, p50/p95 latency and the resident memory of each process,
+Prints a table with turns/s, p50/p95 latency and the resident memory of each process, the
+model-swap section (bench/swap_bench.py: an edited example to the new model served, under load),
 then runs the other benchmarks (translation, basis records) if present.
 """
 from __future__ import annotations
@@ -23,6 +24,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.swap_bench import print_table, swap_under_load  # noqa: E402
 from scripts.stack import Stack, free_port, main_model  # noqa: E402
 
 QUESTIONS = [
@@ -161,6 +163,7 @@ def main() -> int:
                 gateway = asyncio.run(measure("gateway", stack, concurrency, total))
                 rows.append((concurrency, rasa, gateway))
             memory = {name: rss_mb(proc.pid) for name, proc in stack.processes.items()}
+            swap = None if os.environ.get("BENCH_NO_SWAP") else swap_under_load(stack)
         finally:
             stack.stop()
 
@@ -178,6 +181,9 @@ def main() -> int:
     print()
     print("Resident memory after the run (MB): " + ", ".join(f"{k} {v:.0f}" for k, v in memory.items()))
     print()
+    if swap is not None:
+        print_table(swap)
+        print()
     extras = () if os.environ.get("BENCH_TURNS_ONLY") else ("translation_bench.py", "basis_bench.py")
     for extra in extras:
         path = ROOT / "bench" / extra

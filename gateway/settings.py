@@ -69,7 +69,7 @@ class Settings(BaseSettings):
         default_factory=lambda: ["bash", str(ROOT / "scripts" / "train.sh")])
     editor_gate_command: list[str] = Field(
         default_factory=lambda: [str(ROOT / ".venv-rasa" / "bin" / "python"), str(ROOT / "scripts" / "gate.py")])
-    editor_gate_report_option: str = "--json"  # where scripts/gate.py writes its JSON report
+    editor_gate_report_option: str = "--out"  # where scripts/gate.py writes its JSON report
     editor_eval_sets: list[Path] = Field(default_factory=lambda: [
         ROOT / "tests" / "nlu" / "paraphrases.yml", ROOT / "tests" / "nlu" / "independent"])
     editor_low_confidence: float = Field(0.6, gt=0, le=1)

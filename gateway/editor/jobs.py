@@ -2,7 +2,7 @@
 validates the staged content, trains a candidate model and runs the release gate.
 
     validate  python scripts/validate_data.py --nlu-dir <staging>/nlu_data   (state training)
-    train     bash scripts/train.sh --root <staging>                          (state training)
+    train     bash scripts/train.sh --root <staging> --finetune --base <live>  (state training)
     gate      scripts/gate.py --model <new> --baseline <live> --extra <file> --json <out>
                                                                               (state testing)
 
@@ -132,7 +132,11 @@ class JobRunner:
                                  ("\n".join(errors) or validated.stderr))
             return
         logger.info("editor jobs: change %d: train", change_id)
-        trained = await run_step([*self.settings.editor_train_command, "--root", str(staging)], timeout)
+        # The fast path first (issue 14): finetune the live model on the changed examples;
+        # train.sh trains fully when Rasa refuses (a new topic, a changed answer or config).
+        live = await self.baseline()
+        fast = ["--finetune", "--base", str(live)] if live is not None and live.is_file() else []
+        trained = await run_step([*self.settings.editor_train_command, "--root", str(staging), *fast], timeout)
         lines = trained.stdout.strip().splitlines()
         if not trained.ok or not lines:
             await self.store.run(self._fail, change_id, "Träningen misslyckades: " + trained.stderr[-TAIL:])

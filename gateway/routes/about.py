@@ -38,7 +38,7 @@ logger = logging.getLogger(__name__)
 router = APIRouter(tags=["about"])
 Lang = Annotated[Literal["sv", "en"], Query(description="sv (default) or en")]
 USAGE_DAYS = 30
-MODEL_NAME = re.compile(r"model-([0-9a-f]{16})\.tar\.gz")
+MODEL_NAME = re.compile(r"model-([0-9a-f]{16})(?:\.finetuned)?\.tar\.gz")
 
 
 def _read_json(path: Path) -> dict[str, object] | None:
@@ -98,8 +98,22 @@ async def _rasa_model(services: Services) -> dict[str, object]:
     if path is not None:
         trained_at = datetime.fromtimestamp(path.stat().st_mtime, UTC).isoformat(timespec="seconds")
     name = path.name if path is not None else (Path(str(model_file)).name if model_file else None)
-    # scripts/train.sh names a model after its training-data hash: model-<hash>.tar.gz
+    # scripts/train.sh names a model after its training-data hash: model-<hash>.tar.gz; a
+    # model Rasa pulled from the gateway is known by its id in the release registry.
     match = MODEL_NAME.fullmatch(name or "")
+    model_id = status.get("model_id")
+    released = await asyncio.to_thread(services.releases.for_model, str(model_id)) if model_id else None
+    if released is not None:
+        release_file = Path(released[0].model_file)
+        return {
+            "engine": "Rasa",
+            "available": bool(status.get("ready", True)),
+            "model_id": model_id,
+            "model_file": release_file.name,
+            "trained_at": datetime.fromtimestamp(release_file.stat().st_mtime, UTC).isoformat(timespec="seconds")
+            if release_file.is_file() else None,
+            "data_hash": released[0].data_hash,
+        }
     return {
         "engine": "Rasa",
         "available": bool(status.get("ready", True)),

@@ -40,7 +40,7 @@ fail = Path({fail_marker!r}).exists()
 report = {{"passed": not fail, "paraphrases": {{"topic_accuracy": 0.97}}, "acute_recall": 1.0}}
 if fail:
     report["reasons"] = ["acute recall 0.9 < 1.0", "1 of 1 extra questions wrong"]
-Path(args["--json"]).write_text(json.dumps(report), encoding="utf-8")
+Path(args["--out"]).write_text(json.dumps(report), encoding="utf-8")
 sys.exit(1 if fail else 0)
 '''
 

@@ -576,9 +576,17 @@ async def _oversight_chain(p: Page) -> None:
 async def _training(p: Page) -> None:
     script = (ROOT / "scripts" / "train.sh").read_text(encoding="utf-8")
     commands = "\n".join(line for line in script.splitlines() if not line.lstrip().startswith("#"))
-    assert "--config config.yml --domain bot/domain --data nlu_data bot/data" in commands
+    assert '--config "$src/config.yml" --domain "$src/bot/domain"' in commands
+    assert '--data "$src/nlu_data" "$src/bot/data"' in commands
     assert data_hash.INPUTS == ("config.yml", "bot/components", "bot/domain", "bot/data", "nlu_data")
-    assert "evaluate" not in commands  # no evaluation gate before a new model goes live (yet)
+    # make run's training has no gate; the editors' path has one, and publishing needs it passed
+    assert "gate" not in commands and "evaluate" not in commands
+    jobs = (ROOT / "gateway" / "editor" / "jobs.py").read_text(encoding="utf-8")
+    assert "editor_gate_command" in jobs and Settings().editor_gate_command[-1].endswith("scripts/gate.py")
+    gate = (ROOT / "scripts" / "gate.py").read_text(encoding="utf-8")
+    assert "acute" in gate and "--extra" in gate
+    workspace = (ROOT / "gateway" / "editor" / "workspace.py").read_text(encoding="utf-8")
+    assert 'changes.require_state(change, "ready")' in workspace
 
 
 @check("data_masking")

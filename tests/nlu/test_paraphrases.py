@@ -23,8 +23,6 @@ var/models/*.tar.gz. Figures go to var/reports/paraphrases.json.
 """
 from __future__ import annotations
 
-import asyncio
-import datetime as dt
 import json
 import os
 import subprocess
@@ -34,13 +32,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT))
 
-from evaluate import ACUTE, effective_prediction  # noqa: E402
+from nlu_scoring import (  # noqa: E402
+    FALSE_HANDOFF_MAX,
+    PARAPHRASES,
+    SENSITIVE_RECALL_MIN,
+    TOPIC_ACCURACY_MIN,
+    load_agent,
+    load_paraphrases,
+    paraphrase_figures,
+    predict,
+    summary_line,
+)
 from validate_data import (  # noqa: E402
     Example,
     Report,
@@ -48,17 +55,7 @@ from validate_data import (  # noqa: E402
     read_nlu_dir,
 )
 
-PARAPHRASES = Path(__file__).with_name("paraphrases.yml")
 REPORT = ROOT / "var" / "reports" / "paraphrases.json"
-TOPIC_ACCURACY_MIN = 0.95
-SENSITIVE_RECALL_MIN = 1.0
-FALSE_HANDOFF_MAX = 0.03
-
-
-def load_paraphrases() -> list[dict[str, str]]:
-    items = yaml.safe_load(PARAPHRASES.read_text(encoding="utf-8")) or []
-    return [{"text": str(i["text"]), "intent": str(i["intent"]), "lang": str(i.get("lang", "sv"))}
-            for i in items]
 
 
 def find_model() -> Path:
@@ -82,66 +79,12 @@ def find_model() -> Path:
 
 @pytest.fixture(scope="module")
 def results() -> dict[str, Any]:
-    os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
-    from rasa.core.agent import Agent
-
     model = find_model()
-    agent = Agent.load(str(model))
-    items = load_paraphrases()
-
-    async def parse_all() -> list[dict[str, Any]]:
-        return [await agent.parse_message(item["text"]) for item in items]
-
-    rows = [{"text": item["text"], "gold": item["intent"], "lang": item["lang"], **effective_prediction(parse)}
-            for item, parse in zip(items, asyncio.run(parse_all()))]
-    faq = [r for r in rows if r["gold"].startswith("faq/")]
-    acute = [r for r in rows if r["gold"] in ACUTE]
-    sensitive = [r for r in rows if r["gold"].startswith("sensitive/")]
-    topic_ok = [r for r in faq if r["label"] == r["gold"]]
-    figures: dict[str, Any] = {
-        "generated_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "model": model.name,
-        "paraphrases": len(rows),
-        "faq_topic_accuracy": round(len(topic_ok) / len(faq), 4),
-        "faq_topic_accuracy_by_language": {
-            lang: round(sum(r["label"] == r["gold"] for r in faq if r["lang"] == lang)
-                        / max(1, sum(r["lang"] == lang for r in faq)), 4)
-            for lang in ("sv", "en")
-        },
-        "faq_selector_accuracy": round(sum(r["selector_top"] == r["gold"] for r in faq) / len(faq), 4),
-        "acute_sensitive_recall": round(sum(r["sensitive"] for r in acute) / len(acute), 4),
-        "sensitive_topic_accuracy": round(sum(r["label"] == r["gold"] for r in sensitive) / len(sensitive), 4),
-        "faq_false_handoff_rate": round(sum(r["handoff"] for r in faq) / len(faq), 4),
-        "faq_did_you_mean_rate": round(sum(r["asked"] for r in faq) / len(faq), 4),
-        "overall_accuracy": round(sum(r["label"] == r["gold"] for r in rows) / len(rows), 4),
-        "thresholds": {
-            "faq_topic_accuracy_min": TOPIC_ACCURACY_MIN,
-            "acute_sensitive_recall_min": SENSITIVE_RECALL_MIN,
-            "faq_false_handoff_rate_max": FALSE_HANDOFF_MAX,
-        },
-        "confused_pairs": [
-            {"gold": g, "predicted": p, "count": n}
-            for (g, p), n in Counter((r["gold"], r["label"]) for r in rows if r["label"] != r["gold"]).most_common(20)
-        ],
-        "misses": [
-            {k: r[k] for k in ("text", "gold", "lang", "label", "intent", "intent_confidence", "selector_top")}
-            for r in rows if r["label"] != r["gold"]
-        ],
-        "acute_missed": [r["text"] for r in acute if not r["sensitive"]],
-        "faq_handed_off": [r["text"] for r in faq if r["handoff"]],
-    }
+    rows = predict(load_agent(model), load_paraphrases())
+    figures = paraphrase_figures(rows, model.name)
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     REPORT.write_text(json.dumps(figures, ensure_ascii=False, indent=2), encoding="utf-8")
-    print(
-        f"\nparaphrases ({model.name}, {len(rows)} texts): "
-        f"FAQ topic accuracy {figures['faq_topic_accuracy']:.1%} "
-        f"(sv {figures['faq_topic_accuracy_by_language']['sv']:.1%}, "
-        f"en {figures['faq_topic_accuracy_by_language']['en']:.1%}), "
-        f"acute sensitive recall {figures['acute_sensitive_recall']:.1%}, "
-        f"FAQ false handoff {figures['faq_false_handoff_rate']:.1%}, "
-        f"'did you mean' {figures['faq_did_you_mean_rate']:.1%}, "
-        f"overall {figures['overall_accuracy']:.1%}"
-    )
+    print(f"\nparaphrases ({model.name}, {len(rows)} texts): {summary_line(figures)}")
     for miss in figures["misses"]:
         print(f"  MISS {miss['gold']} -> {miss['label']} ({miss['lang']}): {miss['text']}")
     return figures
