@@ -3,7 +3,8 @@
 
 1. a citizen asks the widget something the real model does not understand (``nlu_fallback``);
 2. the editor finds it in the inbox, assigns it to the right topic and submits the change set:
-   the staged content is really trained (scripts/train.sh --root) and gated;
+   the staged content is really trained (scripts/train.sh --root, finetuning the live model)
+   and passes the real release gate (scripts/gate.py);
 3. the editor cannot publish her own change; a publisher (another person, another browser)
    publishes it while two citizens keep asking questions: not one turn fails;
 4. Rasa loads the new model in place; the same question now gets the topic's answer, and its
@@ -65,14 +66,6 @@ def content_repo(target: Path) -> Path:
     return target
 
 
-FAKE_GATE = '''
-import json, sys
-from pathlib import Path
-args = dict(zip(sys.argv[1::2], sys.argv[2::2]))
-Path(args["--json"]).write_text(json.dumps({"passed": True, "note": "stand-in gate (scripts/gate.py missing)"}))
-'''
-
-
 @pytest.fixture(scope="module")
 def stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from scripts.stack import Stack, free_port
@@ -90,10 +83,6 @@ def stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
         "GATEWAY_NLU_DATA_DIR": str(content / "nlu_data"),
         "GATEWAY_DOMAIN_DIR": str(content / "bot" / "domain"),
     }
-    if not (ROOT / "scripts" / "gate.py").exists():
-        gate = base / "gate.py"
-        gate.write_text(FAKE_GATE, encoding="utf-8")
-        env["GATEWAY_EDITOR_GATE_COMMAND"] = f'["{sys.executable}", "{gate}"]'
     running = Stack(model=trained_model, var_dir=var_dir, gateway_port=free_port(), rasa_port=free_port(),
                     action_port=free_port(), extra_env=env)
     running.content = content  # type: ignore[attr-defined]
