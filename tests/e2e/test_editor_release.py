@@ -3,8 +3,9 @@
 
 1. a citizen asks the widget something the real model does not understand (``nlu_fallback``);
 2. the editor finds it in the inbox, assigns it to the right topic and submits the change set:
-   the staged content is really trained (scripts/train.sh --root, finetuning the live model)
-   and passes the real release gate (scripts/gate.py);
+   the staged content is really trained (scripts/train.sh --root: the live model finetuned
+   first, a full training when the gate refuses that) and passes the real release gate
+   (scripts/gate.py);
 3. the editor cannot publish her own change; a publisher (another person, another browser)
    publishes it while two citizens keep asking questions: not one turn fails;
 4. Rasa loads the new model in place; the same question now gets the topic's answer, and its
