@@ -23,6 +23,7 @@ from gateway import __version__, errors, logconfig, pubsub, retention
 from gateway.auth import new_id
 from gateway.basis import Release
 from gateway.catalogue import Catalogue
+from gateway.editor import content
 from gateway.editor.jobs import JobRunner
 from gateway.editor.registry import ReleaseRegistryPort
 from gateway.editor.workspace import EditorWorkspace
@@ -93,7 +94,9 @@ def create_app(
         release = Release(version=settings.release or code_version(), data_hash=catalogue.data_hash)
         # The model trained from the content on disk is the live release; Rasa pulls it.
         releases = ReleaseRegistry(store)
-        await store.run(releases.bootstrap, settings.model_file, catalogue.data_hash, None)
+        # Its commit lets a later rollback to it restore the content files as well.
+        head = await asyncio.to_thread(content.head, settings.content_root) if settings.model_file else None
+        await store.run(releases.bootstrap, settings.model_file, catalogue.data_hash, head)
         rasa = RasaClient(
             settings.rasa_url,
             settings.rasa_token.get_secret_value(),

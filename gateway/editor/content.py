@@ -230,6 +230,16 @@ def _git(root: Path, *args: str, identity: Person | None = None) -> str:
     return done.stdout.strip()
 
 
+def head(content_root: Path) -> str | None:
+    """The commit the content files on disk are, or None (not a git clone, or changed since)."""
+    try:
+        if _git(content_root, "status", "--porcelain", "--", *INPUTS):
+            return None
+        return _git(content_root, "rev-parse", "HEAD")
+    except (ConflictError, OSError, subprocess.SubprocessError):
+        return None
+
+
 def publish_files(content_root: Path, staging: Path) -> None:
     """Copy the staged inputs that differ over the content root's (removed ones removed)."""
     live, staged = set(input_files(content_root)), set(input_files(staging))

@@ -131,16 +131,39 @@ class JobRunner:
             await self.store.run(self._fail, change_id, "Innehållet klarar inte kontrollen: " +
                                  ("\n".join(errors) or validated.stderr))
             return
-        logger.info("editor jobs: change %d: train", change_id)
         # The fast path first (issue 14): finetune the live model on the changed examples;
         # train.sh trains fully when Rasa refuses (a new topic, a changed answer or config).
+        # A finetuned model the gate refuses is not the last word: a full training of the
+        # same content is gated again (finetuning can lose what a full training keeps, e.g.
+        # an acute paraphrase), and only its verdict fails the change set.
         live = await self.baseline()
         fast = ["--finetune", "--base", str(live)] if live is not None and live.is_file() else []
-        trained = await run_step([*self.settings.editor_train_command, "--root", str(staging), *fast], timeout)
+        attempts = [fast, []] if fast else [[]]
+        for attempt, options in enumerate(attempts, start=1):
+            last = attempt == len(attempts)
+            outcome = await self._train_and_gate(change_id, staging, timeout, options, final=last)
+            if outcome is None:
+                return  # failed (recorded) or moved elsewhere meanwhile
+            passed, figures = outcome
+            if passed:
+                break
+            logger.info("editor jobs: change %d: the finetuned model failed the gate; training fully", change_id)
+            if not await self.store.run(lambda: self._move(change_id, "training")):
+                return
+        await self.store.run(lambda: self._move(change_id, "ready", figures=figures or {}))
+        logger.info("editor jobs: change %d: ready", change_id)
+
+    async def _train_and_gate(self, change_id: int, staging: Path, timeout: float, options: list[str],
+                              final: bool) -> tuple[bool, dict[str, object] | None] | None:
+        """Train the staged content (``options``: the fast path or none) and gate the model:
+        (passed, figures); None when the change set failed (recorded) or moved elsewhere.
+        A refusal by the gate fails the change set only when ``final``."""
+        logger.info("editor jobs: change %d: train", change_id)
+        trained = await run_step([*self.settings.editor_train_command, "--root", str(staging), *options], timeout)
         lines = trained.stdout.strip().splitlines()
         if not trained.ok or not lines:
             await self.store.run(self._fail, change_id, "Träningen misslyckades: " + trained.stderr[-TAIL:])
-            return
+            return None
         model = Path(lines[-1])
         model = model if model.is_absolute() else ROOT / model
         baseline = await self.baseline()
@@ -151,7 +174,7 @@ class JobRunner:
             [{"text": text, "intent": topic, "lang": lang} for topic, lang, text in assigned],
             allow_unicode=True, sort_keys=False), encoding="utf-8")
         if not await self.store.run(lambda: self._move(change_id, "testing", model_file=str(model))):
-            return  # moved elsewhere meanwhile
+            return None  # moved elsewhere meanwhile
         logger.info("editor jobs: change %d: gate", change_id)
         report = staging / "gate.json"
         report.unlink(missing_ok=True)
@@ -163,11 +186,12 @@ class JobRunner:
             with contextlib.suppress(ValueError):
                 loaded = json.loads(report.read_text(encoding="utf-8"))
                 figures = loaded if isinstance(loaded, dict) else {"report": loaded}
-        if not gated.ok:
-            reasons = (figures or {}).get("reasons")
-            why = ("; ".join(map(str, reasons)) if isinstance(reasons, list) and reasons else None) \
-                or (figures or {}).get("reason") or gated.stderr[-TAIL:] or gated.stdout[-TAIL:]
-            await self.store.run(self._fail, change_id, f"Släppkontrollen godkände inte modellen: {why}", figures)
-            return
-        await self.store.run(lambda: self._move(change_id, "ready", figures=figures or {}))
-        logger.info("editor jobs: change %d: ready", change_id)
+        if gated.ok:
+            return True, figures
+        if not final:
+            return False, figures
+        reasons = (figures or {}).get("reasons")
+        why = ("; ".join(map(str, reasons)) if isinstance(reasons, list) and reasons else None) \
+            or (figures or {}).get("reason") or gated.stderr[-TAIL:] or gated.stdout[-TAIL:]
+        await self.store.run(self._fail, change_id, f"Släppkontrollen godkände inte modellen: {why}", figures)
+        return None

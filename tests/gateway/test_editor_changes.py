@@ -198,3 +198,40 @@ async def test_the_workspace_runs_on_postgresql(gateway_factory: Any, tmp_path: 
         inbox_items = (await client.get(f"{API}/inbox")).json()["items"]
     assert done["state"] == "ready", done.get("reason")
     assert inbox_items == []  # both wordings were one item, and it was assigned
+
+
+async def test_a_finetuned_model_the_gate_refuses_is_trained_fully_and_gated_again(
+    gateway_factory: Any, tmp_path: Path
+) -> None:
+    import sys
+
+    fake = fakes(tmp_path)
+    trainings, gated = tmp_path / "trainings.txt", tmp_path / "gated.txt"
+    train, gate = tmp_path / "train_ft.py", tmp_path / "gate_ft.py"
+    train.write_text(
+        "import sys\nfrom pathlib import Path\n"
+        f"finetune = '--finetune' in sys.argv\nout = Path({str(tmp_path)!r}) / ('m.finetuned.tar.gz' if finetune "
+        "else 'm.tar.gz')\nout.write_bytes(b'model')\n"
+        f"open({str(trainings)!r}, 'a').write(('finetune' if finetune else 'full') + '\\n')\nprint(out)\n",
+        encoding="utf-8")
+    gate.write_text(
+        "import json, sys\nargs = dict(zip(sys.argv[1::2], sys.argv[2::2]))\n"
+        f"open({str(gated)!r}, 'a').write(args['--model'] + '\\n')\n"
+        "bad = 'finetuned' in args['--model'].rsplit('/', 1)[-1]\n"
+        "open(sys.argv[-1], 'w').write(json.dumps({'passed': not bad, 'reasons': ['acute recall 0.98 < 1.0'] "
+        "if bad else []}))\nsys.exit(1 if bad else 0)\n", encoding="utf-8")
+    live = tmp_path / "live.tar.gz"
+    live.write_bytes(b"live model")
+    registry = FakeRegistry()
+    await registry.activate((await registry.register(live, "live", commit=None, change_set_id=None, author=None,
+                                                     publisher=None, figures={})).id, by="setup")
+    settings = {**fake.settings(), "editor_train_command": [sys.executable, str(train)],
+                "editor_gate_command": [sys.executable, str(gate)]}
+    async with gateway_factory(missing_rasa, **settings) as client:
+        services_of(client).editor.registry = registry
+        change_id = await assigned_draft(client)
+        await client.post(f"{API}/changes/{change_id}/submit")
+        done = await wait_for_state(client, change_id, ("ready", "failed"))
+    assert done["state"] == "ready", done.get("reason")
+    assert trainings.read_text(encoding="utf-8").split() == ["finetune", "full"]
+    assert [Path(p).name for p in gated.read_text(encoding="utf-8").split()] == ["m.finetuned.tar.gz", "m.tar.gz"]

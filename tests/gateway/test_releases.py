@@ -144,3 +144,26 @@ async def test_rasa_gets_the_live_model_once_and_answers_name_the_release_that_a
         # /om-ai describes the model that answers now.
         page = (await client.get("/om-ai")).text
         assert "bbbb" in page
+
+
+async def test_the_release_live_at_start_records_the_content_commit_so_a_rollback_can_restore_it(
+    gateway_factory: Any, tmp_path: Path
+) -> None:
+    import subprocess
+
+    from tests.gateway.editor_helpers import content_clone
+
+    content = content_clone(tmp_path)
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=content, capture_output=True, text=True,
+                          check=True).stdout.strip()
+    model = model_archive(tmp_path / "model-aaaa.tar.gz", "model-a", "https://karlstad.se/a")
+    async with gateway_factory(model_file=model, content_root=content) as client:
+        first = client.app.state.services.releases.current_sync()
+        assert first is not None and first.commit == head
+    # Content files changed on disk and not committed: no commit describes them.
+    with (content / "nlu_data" / "bibliotek.yml").open("a", encoding="utf-8") as file:
+        file.write("\n")
+    other = model_archive(tmp_path / "model-bbbb.tar.gz", "model-b", "https://karlstad.se/b")
+    async with gateway_factory(model_file=other, content_root=content) as client:
+        second = client.app.state.services.releases.current_sync()
+        assert second is not None and second.model_id == "model-b" and second.commit is None
