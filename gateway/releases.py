@@ -259,7 +259,9 @@ class ReleaseRegistry:
                 select(releases).where(releases.c.model_id == archive.model_id).limit(1)
             ).mappings().first()
             if row is not None:
-                return _release(row)
+                known = _release(row)
+                self._remember(known, archive)
+                return known
             new_id = conn.execute(insert(releases).values(
                 data_hash=data_hash, model_file=str(path), model_id=archive.model_id, commit=commit,
                 change_set_id=change_set_id, author=author, publisher=publisher, figures=figures,
@@ -267,7 +269,17 @@ class ReleaseRegistry:
             )).inserted_primary_key
             assert new_id is not None
             created = conn.execute(select(releases).where(releases.c.id == new_id[0])).mappings().one()
-        return _release(created)
+        release = _release(created)
+        self._remember(release, archive)
+        return release
+
+    def _remember(self, release: Release, archive: ModelArchive) -> None:
+        """Keeps the answers of an archive just read, so :meth:`for_model` need not read the
+        (large) archive a second time."""
+        catalogue = Catalogue.from_responses(archive.responses, release.data_hash)
+        with self._lock:
+            self._by_model.setdefault(archive.model_id, release)
+            self._catalogues.setdefault(archive.model_id, catalogue)
 
     async def activate(self, release_id: int, by: str) -> Release:
         """Makes ``release_id`` the live release: every Rasa pulls its model within seconds."""
