@@ -35,7 +35,8 @@ import json, sys
 from pathlib import Path
 args = dict(zip(sys.argv[1::2], sys.argv[2::2]))
 extra = Path(args["--extra"]).read_text(encoding="utf-8")
-Path({calls!r}).write_text(json.dumps({{"args": args, "extra": extra}}), encoding="utf-8")
+net = Path(args["--safety-net"]).read_text(encoding="utf-8")
+Path({calls!r}).write_text(json.dumps({{"args": args, "extra": extra, "net": net}}), encoding="utf-8")
 fail = Path({fail_marker!r}).exists()
 report = {{"passed": not fail, "paraphrases": {{"topic_accuracy": 0.97}}, "acute_recall": 1.0}}
 if fail:

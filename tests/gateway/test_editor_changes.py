@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import yaml
 from sqlalchemy import update
 
 from gateway.editor.tables import change_sets
@@ -81,6 +82,10 @@ async def test_submit_trains_gates_and_a_second_person_publishes(gateway_factory
     gate = json.loads(fake.gate_calls.read_text(encoding="utf-8"))
     assert EXAMPLE in gate["extra"] and "faq/bibliotek" in gate["extra"]
     assert Path(gate["args"]["--model"]).exists()
+    # The gate learns which of its acute questions the gateway's safety lexicon catches.
+    net = yaml.safe_load(gate["net"])
+    assert "I want to end my life" in net and "min man slog mig igår kväll" in net
+    assert not any("bibliotek" in text.lower() for text in net)
     body = published.json()
     assert body["state"] == "published" and body["publisher"] == "Per Publicerare"
     commit = body["commit"]
