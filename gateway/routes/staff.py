@@ -47,7 +47,8 @@ T = TypeVar("T")
 STATIC = Path(__file__).resolve().parent.parent / "staff"
 # The console: an ES module (console.js) with its imports, and the stylesheet.
 ASSETS = {
-    **{f"{name}.js": "text/javascript" for name in ("console", "state", "dom", "labels", "api", "ticket", "editor")},
+    **{f"{name}.js": "text/javascript" for name in ("console", "state", "dom", "labels", "api", "ticket", "editor",
+                                                         "figures")},
     "console.css": "text/css",
 }
 # Security headers (CSP, frame-ancestors 'none', nosniff, no-referrer, no-store) are set on

@@ -4,6 +4,7 @@ import { state } from "./state.js";
 import { $, announce, el } from "./dom.js";
 import { clock, language } from "./labels.js";
 import { api } from "./api.js";
+import { figuresView } from "./figures.js";
 
 const E = "/editor";
 const ed = { inbox: [], reasons: {}, topics: [], item: null, change: null, answers: [], answer: null, started: false };
@@ -151,7 +152,7 @@ async function openChange(id) {
   $("change-facts").replaceChildren(...facts.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", { text: v })]));
   $("change-examples").replaceChildren(...c.examples.map((x) => el("li", { lang: x.language, text: `${x.topic}: ${x.text}` })),
     ...c.answers.map((a) => el("li", { text: `Svar ändrat: ${a.topic}` })));
-  $("change-figures").textContent = c.figures ? JSON.stringify(c.figures, null, 2) : "Inga siffror än.";
+  $("change-figures").replaceChildren(...figuresView(c.figures));
   $("change-diff").textContent = c.diff || "Ingen skillnad att visa än (skicka in för att se den).";
   const mine = state.me && c.author_id === state.me.id;
   $("change-submit").hidden = !(mine && (c.state === "draft" || c.state === "failed"));

@@ -57,7 +57,7 @@ async def test_submit_trains_gates_and_a_second_person_publishes(gateway_factory
         assert "+    - " + EXAMPLE in submitted.json()["diff"]
         ready = await wait_for_state(client, change_id, ("ready", "failed"))
         assert ready["state"] == "ready", ready.get("reason")
-        assert ready["figures"]["acute_recall"] == 1.0
+        assert ready["figures"]["acute_reaches_person"] == 1.0
 
         own = await client.post(f"{API}/changes/{change_id}/publish")  # an editor, and the author
         await login_as(client, "per", "publisher", "Per Publicerare")
@@ -133,7 +133,7 @@ async def test_a_failing_gate_fails_the_change_with_its_reason(gateway_factory: 
         failed = await wait_for_state(client, change_id, ("ready", "failed"))
         await login_as(client, "per", "publisher")
         publish = await client.post(f"{API}/changes/{change_id}/publish")
-    assert failed["state"] == "failed" and "acute recall 0.9" in failed["reason"]
+    assert failed["state"] == "failed" and "acute messages reaching a person 97.8 %" in failed["reason"]
     assert publish.status_code in (409, 503)
 
 

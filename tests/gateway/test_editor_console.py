@@ -164,6 +164,15 @@ def test_editor_assigns_submits_and_a_publisher_publishes(served: tuple[str, Any
     wait(lambda: "Klar att publicera" in driver.find_element(By.ID, "change-title").text, 60, "ready")
     assert not driver.find_element(By.ID, "change-publish").is_displayed()  # not the author's to publish
     assert "+    - var lånar man saker utan att köpa dem" in driver.find_element(By.ID, "change-diff").text
+    # The gate's figures as a table the reviewer can read, the numbers in Swedish notation.
+    figures = driver.find_element(By.ID, "change-figures")
+    rows = {r.find_element(By.TAG_NAME, "th").text: r.text
+            for r in figures.find_elements(By.CSS_SELECTOR, "table.figures-table tbody tr")}
+    assert "97,3 %" in rows["Rätt ämne på testfrågorna (vanliga frågor)"]
+    assert "96,9 %" in rows["Rätt ämne på testfrågorna (vanliga frågor)"]  # the live model
+    assert "100,0 %" in rows["Akuta meddelanden som når en människa"]
+    assert "1 av 1" in rows["Frågor som redaktörerna har lagt till (måste bli rätt)"]
+    assert "jag vill inte finnas längre" in figures.text and "faq/bibliotek: 6/7 → 7/7" in figures.text
     axe_check(driver, "change set")
 
     login(driver, url, "per")
