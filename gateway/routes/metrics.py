@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 from gateway.deps import ServicesDep
 from gateway.errors import ForbiddenError, UnauthorisedError
@@ -22,5 +22,6 @@ async def metrics(request: Request, services: ServicesDep) -> Response:
         status, message = refusal
         raise UnauthorisedError(message) if status == 401 else ForbiddenError(message)
     snapshot = await services.scrape.read()
-    return Response(services.metrics.render(snapshot), media_type=CONTENT_TYPE_LATEST,
+    # the classic text format (0.0.4), which every Prometheus version reads
+    return Response(services.metrics.render(snapshot), media_type=CONTENT_TYPE_PLAIN_0_0_4,
                     headers={"Cache-Control": "no-store"})
