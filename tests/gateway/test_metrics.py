@@ -125,6 +125,24 @@ async def test_acute_message_counts_an_acute_handoff_and_the_acute_queue(gateway
     assert waiting == 1
 
 
+async def test_untranslatable_question_counts_a_failed_translation_and_a_language_handoff(
+    gateway_factory: Any,
+) -> None:
+    async with gateway_factory() as client:  # no translation models installed
+        created = (await client.post("/api/conversations")).json()
+        cid, auth = created["conversation_id"], {"Authorization": f"Bearer {created['token']}"}
+        chosen = await client.post(f"/api/conversations/{cid}/language", headers=auth, json={"language": "ar"})
+        assert chosen.status_code == 200, chosen.text
+        body = await say(client, cid, auth, "هل أحتاج إلى رخصة بناء؟")
+        assert body["handoff"]["reason"] == "language_support"
+        text = await scrape(client)
+    assert value(text, "karlstad_turns_total", language="ar", outcome="handoff", topic="none") == 1
+    assert value(text, "karlstad_handoffs_total", reason="language_support", acute="false") == 1
+    assert (value(text, "karlstad_errors_total", kind="translation_failed") or 0) >= 1
+    assert (value(text, "karlstad_stage_duration_seconds_count", stage="translation") or 0) >= 1
+    assert value(text, "karlstad_stage_duration_seconds_count", stage="rasa") == 0  # nothing to send
+
+
 async def test_no_citizen_text_and_no_made_up_topic_in_the_metrics(gateway_factory: Any) -> None:
     def rasa(request: httpx.Request) -> httpx.Response:  # a topic the release has no answer for
         return httpx.Response(200, json=rasa_reply("Svar.", topic="faq/Zebrakaktus Oskarsson"))
