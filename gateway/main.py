@@ -28,17 +28,19 @@ from gateway.editor.jobs import JobRunner
 from gateway.editor.registry import ReleaseRegistryPort
 from gateway.editor.workspace import EditorWorkspace
 from gateway.handoff import HandoffQueue, OpeningHours
+from gateway.metrics import GatewayMetrics
+from gateway.metrics_scrape import ScrapeReader, replicas
 from gateway.middleware import HeaderPolicy, RequestLimits, SecurityHeaders
 from gateway.openapi import OpenAPIDocument
 from gateway.rasa_client import RasaClient
 from gateway.releases import ReleaseRegistry
-from gateway.routes import about, chat, editor, events, health, models, staff, transparency
+from gateway.routes import about, chat, editor, events, health, metrics, models, staff, transparency
 from gateway.safety import SafetyLexicon
 from gateway.services import Services, SlidingWindowLimiter
 from gateway.settings import ROOT, Settings
 from gateway.store import Store
 from gateway.texts import NATIVE
-from gateway.translation_port import TranslationPort
+from gateway.translation_port import TimedTranslator, TranslationPort
 from gateway.turn import TurnService
 
 logger = logging.getLogger(__name__)
@@ -104,16 +106,23 @@ def create_app(
             transport=rasa_transport,
         )
         handoff = HandoffQueue(OpeningHours.parse(settings.opening_hours, settings.timezone))
+        # Prometheus metrics: this app's own registry; the turn's translator is timed for it.
+        gateway_metrics = GatewayMetrics(languages=[*NATIVE, *(str(i.code) for i in translator.languages())],
+                                          version=release.version, training_data=release.data_hash)
+        scrape = ScrapeReader(store, releases, replicas([settings.rasa_url], [settings.action_server_url]),
+                              settings.rasa_token.get_secret_value(), transport=rasa_transport)
         turns = TurnService(
             store=store,
             rasa=rasa,
             catalogue=catalogue,
-            translator=translator,
+            translator=TimedTranslator(translator, gateway_metrics.observe,
+                                       lambda: gateway_metrics.error("translation_failed")),
             handoff=handoff,
             releases=releases,
             safety=SafetyLexicon(),
             release=release,
             publish=pubsub.turn_publisher(broker),  # consoles and citizen streams hear of turns
+            metrics=gateway_metrics,
         )
         services = Services(
             settings=settings,
@@ -126,6 +135,8 @@ def create_app(
             release=release,
             broker=broker,
             releases=releases,
+            metrics=gateway_metrics,
+            scrape=scrape,
             message_limiter=SlidingWindowLimiter(settings.rate_limit_per_minute),
             create_limiter=SlidingWindowLimiter(settings.create_rate_limit_per_minute),
         )
@@ -155,6 +166,7 @@ def create_app(
             with contextlib.suppress(asyncio.CancelledError):
                 await services.release_task
             await broker.close()
+            await scrape.close()
             await rasa.close()
             store.dispose()
             if pretranslation is not None:
@@ -189,6 +201,7 @@ def create_app(
     app.include_router(about.router)
     app.include_router(events.router)
     app.include_router(models.router)
+    app.include_router(metrics.router)
 
     widget_dir = Path(settings.widget_dir)
     if widget_dir.exists():

@@ -10,6 +10,8 @@ from gateway.catalogue import Catalogue
 from gateway.editor.workspace import EditorWorkspace
 from gateway.handoff import HandoffQueue
 from gateway.login_throttle import LoginThrottle
+from gateway.metrics import GatewayMetrics
+from gateway.metrics_scrape import ScrapeReader
 from gateway.pubsub import LocalBroker
 from gateway.rasa_client import RasaClient
 from gateway.ratelimit import ConversationLimits, ExpiringMap, SlidingWindowLimiter
@@ -48,6 +50,8 @@ class Services:
     release: Release
     broker: LocalBroker
     releases: ReleaseRegistry
+    metrics: GatewayMetrics
+    scrape: ScrapeReader  # what /metrics reads at scrape time
     locks: ConversationLocks = field(default_factory=ConversationLocks)
     message_limiter: SlidingWindowLimiter = field(default_factory=lambda: SlidingWindowLimiter(30))
     create_limiter: SlidingWindowLimiter = field(default_factory=lambda: SlidingWindowLimiter(30))

@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     )
     rasa_timeout_s: float = Field(10.0, gt=0)
     action_server_url: str = "http://127.0.0.1:5055"
+    # /metrics (Prometheus): without a token it answers only direct loopback connections (no
+    # X-Forwarded-For/Forwarded header); with one, every scraper must send it as a bearer token.
+    metrics_token: SecretStr = SecretStr("")
 
     nlu_data_dir: Path = ROOT / "nlu_data"
     domain_dir: Path = ROOT / "bot" / "domain"
@@ -96,5 +99,11 @@ class Settings(BaseSettings):
                     "GATEWAY_RASA_TOKEN (or RASA_CHANNEL_TOKEN) is missing or a placeholder. In "
                     "production set it to a random value of at least 16 characters "
                     "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)."
+                )
+            metrics = self.metrics_token.get_secret_value()
+            if metrics and (metrics in PLACEHOLDER_SECRETS or len(metrics) < 16):
+                raise SettingsError(
+                    "GATEWAY_METRICS_TOKEN is a placeholder or shorter than 16 characters. Leave it "
+                    "unset to allow only loopback scrapes, or set a random value of at least 16 characters."
                 )
         return self

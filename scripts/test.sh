@@ -14,6 +14,14 @@ if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null
     sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver >/dev/null
   fi
 fi
+if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1; then
+  echo "Installing Debian's prometheus for the metrics tests (a real Prometheus scrapes the gateway)..."
+  if [ "$(id -u)" = 0 ]; then
+    (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends prometheus) >/dev/null
+  else
+    sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends prometheus >/dev/null
+  fi
+fi
 if [ ! -f tests/widget/node_modules/axe-core/axe.min.js ]; then
   echo "Installing axe-core for the accessibility tests (npm ci)..."
   (cd tests/widget && npm ci --silent --no-audit --no-fund) || status=1
