@@ -5,7 +5,7 @@
 2. the editor finds it in the inbox, assigns it to the right topic and submits the change set:
    the staged content is really trained (scripts/train.sh --root: the live model finetuned
    first, a full training when the gate refuses that) and passes the real release gate
-   (scripts/gate.py);
+   (scripts/gate.py, told by the gateway which acute questions its safety lexicon catches);
 3. the editor cannot publish her own change; a publisher (another person, another browser)
    publishes it while two citizens keep asking questions: not one turn fails;
 4. Rasa loads the new model in place; the same question now gets the topic's answer, and its
@@ -20,7 +20,6 @@ the editor guide's, nlu_data/README.md).
 """
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -40,14 +39,6 @@ from tests.widget.conftest import _chromium, axe_source  # noqa: F401 - fixture
 pytestmark = [
     pytest.mark.e2e,
     pytest.mark.browser,
-    # Opt-in for now (KARLSTAD_EDITOR_E2E=1): with the real release gate this flow does not
-    # reach "publish" today. Adding the one library example and retraining (finetuned, then
-    # fully) cost one acute paraphrase both times it was run (acute recall 97.8 % < 100 %),
-    # so the gate rightly refused the change set. It passed end to end (publish under load,
-    # 0 failed turns, new release named, rollback) only with a gate that approves everything,
-    # which this suite must not use. It also trains for ~13 minutes. See docs/nlu-eval.md.
-    pytest.mark.skipif(os.environ.get("KARLSTAD_EDITOR_E2E") != "1",
-                       reason="opt-in: KARLSTAD_EDITOR_E2E=1 (the real gate refuses today's candidate)"),
 ]
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -585,6 +585,10 @@ async def _training(p: Page) -> None:
     assert "editor_gate_command" in jobs and Settings().editor_gate_command[-1].endswith("scripts/gate.py")
     gate = (ROOT / "scripts" / "gate.py").read_text(encoding="utf-8")
     assert "acute" in gate and "--extra" in gate
+    # "alla frågor om akut fara går till en människa": 100 % of the acute questions must reach a
+    # person, through the model or the safety lexicon the gateway hands the gate.
+    scoring = (ROOT / "scripts" / "nlu_scoring.py").read_text(encoding="utf-8")
+    assert "SENSITIVE_RECALL_MIN = 1.0" in scoring and '"--safety-net", str(net)' in jobs
     workspace = (ROOT / "gateway" / "editor" / "workspace.py").read_text(encoding="utf-8")
     assert 'changes.require_state(change, "ready")' in workspace
 
