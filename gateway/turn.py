@@ -32,7 +32,7 @@ from gateway.citizen_copy import CitizenCopy
 from gateway.conversations import ConversationState, Outgoing
 from gateway.handoff import HandoffQueue
 from gateway.language_question import LanguageQuestion, language_choice
-from gateway.rasa_client import RasaClient, RasaReply, RasaUnavailableError
+from gateway.rasa_client import RasaPort, RasaReply, RasaUnavailableError
 from gateway.releases import ReleaseRegistry
 from gateway.safety import SafetyHit, SafetyLexicon
 from gateway.store import Store, utcnow
@@ -86,7 +86,7 @@ class TurnService:
         self,
         *,
         store: Store,
-        rasa: RasaClient,
+        rasa: RasaPort,
         catalogue: Catalogue,
         translator: TranslationPort,
         handoff: HandoffQueue,
