@@ -93,7 +93,9 @@ class RasaClient:
     ) -> None:
         self._client = httpx.AsyncClient(
             base_url=base_url,
-            timeout=timeout_s,
+            # a replica that is gone refuses at once; one that does not even accept the
+            # connection is left after 2 s for the next replica (gateway/rasa_replicas.py)
+            timeout=httpx.Timeout(timeout_s, connect=min(2.0, timeout_s)),
             headers={"Authorization": f"Bearer {token}"},
             transport=transport,
         )
