@@ -118,6 +118,15 @@ class Settings(BaseSettings):
             return [part.strip() for part in text.split(",") if part.strip()]
         return value
 
+    @field_validator("rasa_urls")
+    @classmethod
+    def _check_rasa_urls(cls, value: list[str]) -> list[str]:
+        for url in value:
+            if not url.startswith(("http://", "https://")):
+                raise ValueError(f"GATEWAY_RASA_URLS: '{url[:80]}' is not an http(s) URL "
+                                 "(e.g. http://127.0.0.1:5005,http://127.0.0.1:5006).")
+        return [url.rstrip("/") for url in value]
+
     @field_validator("trusted_proxies")
     @classmethod
     def _check_proxies(cls, value: list[str]) -> list[str]:

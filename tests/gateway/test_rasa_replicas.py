@@ -186,3 +186,19 @@ async def test_the_single_url_setting_still_works(gateway_factory: Any) -> None:
         assert (await ask(client, cid, auth)).status_code == 200
         assert rasas.hosts_for(cid) == ["rasa-b"]
         assert releases_of(client, cid)[0]["rasa_replica"] == 0
+
+
+def test_replicas_are_read_from_the_environment_as_a_list_or_comma_separated(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from gateway.settings import Settings
+
+    monkeypatch.setenv("GATEWAY_RASA_URLS", "http://127.0.0.1:5005, http://127.0.0.1:5006")
+    assert Settings().effective_rasa_urls == ["http://127.0.0.1:5005", "http://127.0.0.1:5006"]
+    monkeypatch.setenv("GATEWAY_RASA_URLS", '["http://127.0.0.1:5007"]')
+    assert Settings().effective_rasa_urls == ["http://127.0.0.1:5007"]
+    monkeypatch.delenv("GATEWAY_RASA_URLS")
+    monkeypatch.setenv("GATEWAY_RASA_URL", "http://127.0.0.1:5008")
+    assert Settings().effective_rasa_urls == ["http://127.0.0.1:5008"]
+    with pytest.raises(ValueError, match="'127.0.0.1:5009' is not an http"):
+        Settings(rasa_urls="http://127.0.0.1:5005,127.0.0.1:5009")
