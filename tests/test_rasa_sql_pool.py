@@ -1,6 +1,7 @@
-"""Rasa's SQL tracker-store pool is sized for PostgreSQL's connection limit (scripts/stack.py):
-the installed Rasa reads the pool settings the stack gives it, and two Rasa replicas and two
-gateways fit in PostgreSQL's default 100 connections, which Rasa's own defaults do not."""
+"""Rasa's SQL tracker-store pool is sized for PostgreSQL's connection limit
+(scripts/postgres_budget.py, used by scripts/stack.py): the installed Rasa reads the pool
+settings the stack gives it, and two Rasa replicas and two gateways fit in PostgreSQL's
+default 100 connections, which Rasa's own defaults do not."""
 from __future__ import annotations
 
 import json
@@ -8,7 +9,8 @@ import subprocess
 
 import pytest
 
-from scripts.stack import RASA_BIN, StackError, postgres_headroom, rasa_sql_pool
+from scripts.postgres_budget import PoolBudgetError, postgres_headroom, rasa_sql_pool
+from scripts.stack import RASA_BIN
 
 RASA_PYTHON = RASA_BIN.parent / "python"
 PROBE = (
@@ -28,6 +30,6 @@ def test_the_installed_rasa_takes_the_pool_size_the_stack_gives_it() -> None:
 
 def test_two_rasa_and_two_gateways_fit_in_postgres_default_limit_and_rasa_defaults_do_not() -> None:
     assert postgres_headroom(100, rasa_replicas=2, gateways=2, environ={}) == 30
-    with pytest.raises(StackError, match=r"2 Rasa x 150 \+ 2 gateways x 20 = 340"):
+    with pytest.raises(PoolBudgetError, match=r"2 Rasa x 150 \+ 2 gateways x 20 = 340"):
         postgres_headroom(100, rasa_replicas=2, gateways=2,
                           environ={"SQL_POOL_SIZE": "50", "SQL_MAX_OVERFLOW": "100"})
