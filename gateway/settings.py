@@ -1,11 +1,14 @@
 """Gateway settings, read from the environment (prefix ``GATEWAY_``) by the entrypoint."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from gateway.proxies import ProxyConfigError, parse_networks
 
 ROOT = Path(__file__).resolve().parent.parent
 PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "dev-rasa-token-change-me-please"}
@@ -30,6 +33,12 @@ class Settings(BaseSettings):
     var_dir: Path = ROOT / "var"
 
     rasa_url: str = "http://127.0.0.1:5005"
+    # Rasa replicas (gateway/rasa_replicas.py): comma-separated or a JSON list; when set it
+    # replaces rasa_url. Each conversation goes to one replica (a stable hash of its id); a
+    # replica that fails (connection error, 5xx, timeout) is skipped for rasa_retry_after_s,
+    # then checked again.
+    rasa_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    rasa_retry_after_s: float = Field(2.0, gt=0, le=300)
     rasa_token: SecretStr = Field(
         SecretStr(""), validation_alias=AliasChoices("GATEWAY_RASA_TOKEN", "RASA_CHANNEL_TOKEN")
     )
@@ -58,6 +67,14 @@ class Settings(BaseSettings):
     keep_alive_s: int = Field(5, ge=1, le=300)  # idle keep-alive connections are closed after this (s)
     rate_limit_per_minute: int = Field(30, ge=1)  # messages per conversation
     create_rate_limit_per_minute: int = Field(30, ge=1)  # new conversations per client address
+    # Proxies whose X-Forwarded-For is believed (gateway/proxies.py): addresses or networks,
+    # comma-separated or a JSON list. Empty: the connection's own address is the client's.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # With REDIS_URL, a conversation's turns are serialised across gateways by a lease in
+    # Redis (gateway/conversation_locks.py): renewed while held, expired this long after a
+    # gateway died holding it; a request that waits longer than the wait gets a 503.
+    conversation_lock_ttl_s: float = Field(10.0, ge=1, le=300)
+    conversation_lock_wait_s: float = Field(30.0, gt=0, le=600)
     release: str = ""
     # The model trained from the content files on disk (scripts/train.sh). At start it becomes
     # the live release that every Rasa pulls from /internal/rasa/model (gateway/releases.py);
@@ -87,6 +104,40 @@ class Settings(BaseSettings):
                 url = "postgresql+psycopg://" + url.split("://", 1)[1]
             return url
         return f"sqlite:///{self.var_dir / 'gateway.db'}"
+
+    @property
+    def effective_rasa_urls(self) -> list[str]:
+        """The Rasa replicas: ``rasa_urls`` when set, else the single ``rasa_url``."""
+        return list(self.rasa_urls) or [self.rasa_url]
+
+    @field_validator("rasa_urls", "trusted_proxies", mode="before")
+    @classmethod
+    def _split_list(cls, value: object) -> object:
+        """``a,b`` or ``["a", "b"]`` from the environment; a list as it is."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @field_validator("rasa_urls")
+    @classmethod
+    def _check_rasa_urls(cls, value: list[str]) -> list[str]:
+        for url in value:
+            if not url.startswith(("http://", "https://")):
+                raise ValueError(f"GATEWAY_RASA_URLS: '{url[:80]}' is not an http(s) URL "
+                                 "(e.g. http://127.0.0.1:5005,http://127.0.0.1:5006).")
+        return [url.rstrip("/") for url in value]
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: list[str]) -> list[str]:
+        try:
+            parse_networks(value)
+        except ProxyConfigError as exc:
+            raise ValueError(str(exc)) from None
+        return value
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:

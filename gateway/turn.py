@@ -33,7 +33,7 @@ from gateway.conversations import ConversationState, Outgoing
 from gateway.handoff import HandoffQueue
 from gateway.language_question import LanguageQuestion, language_choice
 from gateway.metrics import GatewayMetrics, outcome_of, topic_label
-from gateway.rasa_client import RasaClient, RasaReply, RasaUnavailableError
+from gateway.rasa_client import RasaPort, RasaReply, RasaUnavailableError
 from gateway.releases import ReleaseRegistry
 from gateway.safety import SafetyHit, SafetyLexicon
 from gateway.store import Store, utcnow
@@ -87,7 +87,7 @@ class TurnService:
         self,
         *,
         store: Store,
-        rasa: RasaClient,
+        rasa: RasaPort,
         catalogue: Catalogue,
         translator: TranslationPort,
         handoff: HandoffQueue,
