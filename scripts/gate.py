@@ -132,6 +132,9 @@ def compare(current: dict[str, Any], baseline: dict[str, Any], allowed_drop: int
         "faq_false_handoff_rate": {"baseline": baseline["faq_false_handoff_rate"],
                                    "model": current["faq_false_handoff_rate"]},
         "acute_recognised_by_model": {"baseline": acute_count(baseline)[0], "model": acute_count(current)[0]},
+        **({"acute_reaches_person": {"baseline": baseline["acute_reaches_person"],
+                                     "model": current["acute_reaches_person"]}}
+           if "acute_reaches_person" in current and "acute_reaches_person" in baseline else {}),
         "topics_worse": worse,
         "topics_better": better,
         "topics_beyond_allowed_drop": [w["topic"] for w in worse if -w["change"] > allowed_drop],

@@ -20,7 +20,7 @@ export function figuresView(f) {
   const extras = f.extras || { total: 0, correct: 0, wrong: [] };
   const rows = [
     ["Rätt ämne på testfrågorna (vanliga frågor)", pct(f.faq_topic_accuracy), was("faq_topic_accuracy"), "minst 95 %"],
-    ["Akuta meddelanden som når en människa", pct(reaches), "–", "100 %"],
+    ["Akuta meddelanden som når en människa", pct(reaches), was("acute_reaches_person"), "100 %"],
     ["… varav modellen själv känner igen", pct(f.acute_sensitive_recall), was("acute_sensitive_recall"),
       "högst en färre än live"],
     ["Vanliga frågor som felaktigt går till en människa", pct(f.faq_false_handoff_rate), was("faq_false_handoff_rate"),
