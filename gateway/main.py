@@ -32,7 +32,18 @@ from gateway.middleware import HeaderPolicy, RequestLimits, SecurityHeaders
 from gateway.openapi import OpenAPIDocument
 from gateway.rasa_client import RasaClient
 from gateway.releases import ReleaseRegistry
-from gateway.routes import about, chat, editor, events, health, models, staff, transparency
+from gateway.routes import (
+    about,
+    account,
+    chat,
+    editor,
+    events,
+    health,
+    models,
+    sso,
+    staff,
+    transparency,
+)
 from gateway.safety import SafetyLexicon
 from gateway.services import Services, SlidingWindowLimiter
 from gateway.settings import ROOT, Settings
@@ -185,6 +196,8 @@ def create_app(
     app.include_router(chat.router)
     app.include_router(transparency.router)
     app.include_router(staff.router)
+    app.include_router(account.router)
+    app.include_router(sso.router)
     app.include_router(editor.router)
     app.include_router(about.router)
     app.include_router(events.router)
