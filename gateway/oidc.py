@@ -9,6 +9,9 @@ PKCE (S256), a ``state`` and a ``nonce``, against the provider named by its issu
 - The ID token is verified with joserfc against the provider's JWKS, with asymmetric
   algorithms only, and its claims with Authlib's ``CodeIDToken``: issuer, audience (our
   client id), expiry, issued-at, nonce, ``azp`` and ``at_hash``.
+- Claims the ID token leaves out (providers that follow the spec strictly put e-mail and name
+  only in the userinfo response) are read from the userinfo endpoint with the access token;
+  its ``sub`` must be the ID token's.
 
 What the claims *mean* for the gateway (which account, refusals) is ``gateway.staff_sso``.
 Nothing here logs a token or a claim's value.
@@ -72,9 +75,14 @@ class OidcClient:
             follow_redirects=False,
         )
 
-    async def _get_json(self, client: AsyncOAuth2Client, url: str, what: str) -> dict[str, Any]:
+    async def _get_json(self, client: AsyncOAuth2Client, url: str, what: str,
+                        token: dict[str, Any] | None = None) -> dict[str, Any]:
         try:
-            response = await client.get(url, withhold_token=True)
+            if token is None:
+                response = await client.request("GET", url, withhold_token=True)
+            else:
+                response = await client.request("GET", url, headers={
+                    "Authorization": f"Bearer {token['access_token']}"}, withhold_token=True)
         except Exception as exc:  # noqa: BLE001 - any transport failure means the same to staff
             logger.warning("oidc: %s could not be read: %s", what, type(exc).__name__)
             raise OidcError("unavailable", f"{what} could not be read ({type(exc).__name__})") from None
@@ -122,6 +130,18 @@ class OidcClient:
             if not isinstance(id_token, str):
                 raise OidcError("invalid", "the token response has no id_token")
             jwks = await self._get_json(client, metadata["jwks_uri"], "the provider's keys")
+            claims = self._verified(id_token, jwks, metadata, nonce, token.get("access_token"))
+            wanted = self.settings.oidc_username_claim
+            userinfo = metadata.get("userinfo_endpoint")
+            if wanted not in claims and isinstance(userinfo, str) and token.get("access_token"):
+                extra = await self._get_json(client, userinfo, "the userinfo response", token)
+                if extra.get("sub") != claims.get("sub"):
+                    raise OidcError("invalid", "the userinfo response is about another subject")
+                claims = {**extra, **claims}
+        return claims
+
+    def _verified(self, id_token: str, jwks: dict[str, Any], metadata: dict[str, Any], nonce: str,
+                  access_token: object) -> dict[str, Any]:
         offered = metadata.get("id_token_signing_alg_values_supported") or ["RS256"]
         algorithms = [a for a in offered if a in ASYMMETRIC]
         try:
@@ -131,7 +151,7 @@ class OidcClient:
                 decoded.claims, decoded.header,
                 {"iss": {"essential": True, "value": self.issuer},
                  "aud": {"essential": True, "value": self.client_id}},
-                {"nonce": nonce, "client_id": self.client_id, "access_token": token.get("access_token")},
+                {"nonce": nonce, "client_id": self.client_id, "access_token": access_token},
             )
             claims.validate(leeway=LEEWAY_S)
         except (JoseError, ValueError) as exc:
