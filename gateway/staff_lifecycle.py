@@ -132,7 +132,9 @@ def begin_totp(store: Store, session: Session) -> totp.Enrolment:
     return enrolment
 
 
-class InvalidCodeError(StaffAccountError):
+class InvalidCodeError(ForbiddenError):
+    """The code does not prove that the app has the secret."""
+
     code = "invalid_code"
 
 
@@ -152,6 +154,8 @@ def reset_totp(store: Store, username: str, actor: str) -> tuple[StaffUser, int]
     publisher the next password login can then only enrol a new one."""
     with store.begin() as conn:
         user, _ = _account(conn, username)
+        if user.username == actor:
+            raise ConflictError("Du kan inte återställa din egen tvåstegsverifiering. Be en annan administratör.")
         had = totp.remove(conn, user.id)
         ended = end_sessions(conn, user.id)
         audit_trail.record(conn, actor, "staff.totp_reset", user.id,

@@ -42,7 +42,7 @@ class PasswordBody(BaseModel):
 
 class CodeBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    code: str = Field(min_length=1, max_length=16)
+    code: str = Field(pattern=r"^[0-9]{6}$", description="the six digits the app shows now")
 
 
 def _session(request: Request) -> staff_sessions.Session:
@@ -82,7 +82,7 @@ async def begin_totp(request: Request, services: ServicesDep, _: LoginDep) -> To
     return TotpEnrolmentOut(secret=enrolment.secret, uri=enrolment.uri)
 
 
-@router.post("/account/totp/confirm", responses=error_responses(401, 403, 422))
+@router.post("/account/totp/confirm", responses=error_responses(401, 403, 422))  # 403: wrong code
 async def confirm_totp(body: CodeBody, request: Request, services: ServicesDep, _: LoginDep) -> SessionOut:
     session = _session(request)
     await services.store.run(staff_lifecycle.confirm_totp, services.store, session, body.code)
@@ -126,7 +126,7 @@ async def activate(username: str, services: ServicesDep, admin: AdminDep) -> Acc
     return AccountChange(account=await services.store.run(_summary, services, user.username), sessions_ended=ended)
 
 
-@router.post("/admin/users/{username}/totp-reset", responses=error_responses(401, 403, 404))
+@router.post("/admin/users/{username}/totp-reset", responses=error_responses(401, 403, 404, 409))
 async def reset_totp(username: str, services: ServicesDep, admin: AdminDep) -> AccountChange:
     user, ended = await services.store.run(staff_lifecycle.reset_totp, services.store, username, admin.username)
     return await _changed(services, user, ended)

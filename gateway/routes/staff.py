@@ -141,8 +141,12 @@ async def login(body: LoginBody, request: Request, response: Response, services:
         raise RateLimitedError(login_throttle.refusal(wait), retry_after_s=wait)
     if not services.settings.staff_password_login:
         raise ForbiddenError("Inloggning med lösenord är avstängd här. Logga in med kommunens konto.")
-    session = await services.store.run(
-        staff_sessions.login, services.store, body.username, body.password, body.code)
+    try:
+        session = await services.store.run(
+            staff_sessions.login, services.store, body.username, body.password, body.code)
+    except staff_sessions.TotpRequiredError:
+        services.login_throttle.asked_for_code(client, account)
+        raise
     services.login_throttle.succeeded(client, account)
     staff_sessions.set_cookie(response, session, secure_cookies(services.settings))
     return session_body(session)

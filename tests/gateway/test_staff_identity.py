@@ -73,7 +73,9 @@ async def test_a_publisher_enrols_totp_in_the_console_before_anything_else(
         app = pyotp.TOTP(enrolment["secret"])
         wrong = await client.post("/staff/api/account/totp/confirm", json={"code": "000000"
                                   if app.now() != "000000" else "111111"})
-        assert wrong.status_code == 422 and "Koden stämmer inte" in wrong.json()["error"]["message"]
+        assert wrong.status_code == 403 and "Koden stämmer inte" in wrong.json()["error"]["message"]
+        junk = await client.post("/staff/api/account/totp/confirm", json={"code": "12345x"})
+        assert junk.status_code == 422
         confirmed = await client.post("/staff/api/account/totp/confirm", json={"code": app.now()})
         assert confirmed.status_code == 200 and confirmed.json()["needs_totp"] is False
         assert (await client.get("/staff/api/editor/changes")).status_code == 200
@@ -138,12 +140,21 @@ async def test_deactivating_an_account_ends_its_sessions_and_live_stream_at_once
         assert (await login(anna, "anna")).status_code == 200
         missing = await admin.post("/staff/api/admin/users/nobody/deactivate")
         assert missing.status_code == 404 and "nobody" in missing.json()["error"]["message"]
-        reset = await admin.post("/staff/api/admin/users/adam/totp-reset")
-        assert reset.status_code == 200 and reset.json()["sessions_ended"] == 1
-        assert (await admin.get("/staff/api/admin/users")).status_code == 401
+        own = await admin.post("/staff/api/admin/users/adam/totp-reset")
+        assert own.status_code == 409 and "egen" in own.json()["error"]["message"]
+        make_staff(store, "per", "Per", "publisher")
+        per = httpx.AsyncClient(base_url=gw.url, timeout=10)
+        per.app = gw.app  # type: ignore[attr-defined]
+        async with per:
+            await staff_login(per, "per")
+            reset = await admin.post("/staff/api/admin/users/per/totp-reset")
+            assert reset.status_code == 200 and reset.json()["sessions_ended"] == 1
+            assert reset.json()["account"]["totp"] is False
+            assert (await per.get("/staff/api/editor/changes")).status_code == 401
     assert [a for a in actions(store) if a[1].startswith("staff.user_") or a[1] == "staff.totp_reset"] == [
         ("cli", "staff.user_created"), ("cli", "staff.user_created"),
-        ("adam", "staff.user_deactivated"), ("adam", "staff.user_activated"), ("adam", "staff.totp_reset")]
+        ("adam", "staff.user_deactivated"), ("adam", "staff.user_activated"), ("cli", "staff.user_created"),
+        ("adam", "staff.totp_reset")]
 
 
 async def test_password_change_needs_the_old_password_and_ends_other_sessions(
@@ -216,3 +227,17 @@ def test_staff_user_command_deactivates_resets_and_lists(tmp_path: Path, backend
                 ("cli", "staff.user_activated"), ("cli", "staff.totp_reset"), ("cli", "staff.password_set")]
         finally:
             store.dispose()
+
+
+async def test_code_guesses_are_throttled_like_password_guesses(gateway_factory: Any) -> None:
+    async with gateway_factory() as client:
+        store = client.app.state.services.store
+        make_staff(store, "per", "Per", "publisher")
+        asked = [(await login(client, "per")).json()["error"]["code"] for _ in range(8)]
+        assert asked == ["totp_required"] * 8  # the right password alone tries no code: not counted
+        good = totp_code(store, "per")
+        wrong = "000000" if good != "000000" else "111111"
+        guesses = [(await login(client, "per", code=wrong)).status_code for _ in range(6)]
+        assert guesses == [401] * 5 + [429]
+        throttled = await login(client, "per", code=good)
+        assert throttled.status_code == 429 and "Vänta" in throttled.json()["error"]["message"]
