@@ -241,3 +241,23 @@ async def test_code_guesses_are_throttled_like_password_guesses(gateway_factory:
         assert guesses == [401] * 5 + [429]
         throttled = await login(client, "per", code=good)
         assert throttled.status_code == 429 and "Vänta" in throttled.json()["error"]["message"]
+
+
+def test_a_database_from_before_gets_the_new_session_column(tmp_path: Path, database: dict[str, str]) -> None:
+    from sqlalchemy import inspect, text
+
+    url = Settings(database_url=database.get("database_url", ""),
+                   var_dir=tmp_path).effective_database_url
+    store = Store(url)
+    try:
+        with store.begin() as conn:  # staff_sessions as it was before this change
+            conn.execute(text("CREATE TABLE staff_sessions (id_hash VARCHAR(128) PRIMARY KEY, user_id VARCHAR(64) "
+                              "NOT NULL, csrf_token VARCHAR(128) NOT NULL, created_at TIMESTAMP NOT NULL, "
+                              "expires_at TIMESTAMP NOT NULL)"))
+        store.create_all()
+        store.create_all()  # a second start (or replica) changes nothing
+        assert "method" in {c["name"] for c in inspect(store.engine).get_columns("staff_sessions")}
+        make_staff(store)
+        assert sessions.login(store, "anna", PASSWORD).method == "password"
+    finally:
+        store.dispose()
