@@ -36,7 +36,19 @@ from gateway.openapi import OpenAPIDocument
 from gateway.proxies import ForwardedClient, parse_networks
 from gateway.rasa_replicas import RasaReplicas
 from gateway.releases import ReleaseRegistry
-from gateway.routes import about, chat, editor, events, health, metrics, models, staff, transparency
+from gateway.routes import (
+    about,
+    account,
+    chat,
+    editor,
+    events,
+    health,
+    metrics,
+    models,
+    sso,
+    staff,
+    transparency,
+)
 from gateway.safety import SafetyLexicon
 from gateway.services import Services
 from gateway.settings import ROOT, Settings
@@ -209,6 +221,8 @@ def create_app(
     app.include_router(chat.router)
     app.include_router(transparency.router)
     app.include_router(staff.router)
+    app.include_router(account.router)
+    app.include_router(sso.router)
     app.include_router(editor.router)
     app.include_router(about.router)
     app.include_router(events.router)

@@ -96,6 +96,22 @@ class Settings(BaseSettings):
     editor_email_domain: str = "karlstad.se"
     editor_job_timeout_s: float = Field(3600.0, gt=0)
 
+    # Staff single sign-on with the municipality's OpenID Connect provider (gateway/oidc.py,
+    # gateway/staff_sso.py); off while oidc_issuer is empty. The provider proves who the person
+    # is; the account, its role and whether it is active are the gateway's (docs/staff.md).
+    oidc_issuer: str = ""  # e.g. https://login.example.se/realms/karlstad (discovery is read from it)
+    oidc_client_id: str = ""
+    oidc_client_secret: SecretStr = SecretStr("")
+    oidc_redirect_url: str = ""  # default: public_url + /staff/sso/callback
+    oidc_scopes: str = "openid email profile"
+    # The claim that names the account: "<username>@<oidc_email_domain>" or a bare username.
+    oidc_username_claim: str = "email"
+    oidc_email_domain: str = ""  # default: editor_email_domain
+    oidc_button_label: str = "Logga in med kommunens konto"
+    oidc_timeout_s: float = Field(10.0, gt=0, le=60)
+    # Off: staff log in with single sign-on only (accounts' passwords are refused).
+    staff_password_login: bool = True
+
     @property
     def effective_database_url(self) -> str:
         if self.database_url:
@@ -138,6 +154,32 @@ class Settings(BaseSettings):
         except ProxyConfigError as exc:
             raise ValueError(str(exc)) from None
         return value
+
+    @property
+    def sso_enabled(self) -> bool:
+        return bool(self.oidc_issuer)
+
+    @property
+    def effective_oidc_redirect_url(self) -> str:
+        return self.oidc_redirect_url or f"{self.public_url.rstrip('/')}/staff/sso/callback"
+
+    @model_validator(mode="after")
+    def _check_sso(self) -> Settings:
+        if not self.oidc_issuer:
+            return self
+        missing = [name for name, value in (
+            ("GATEWAY_OIDC_CLIENT_ID", self.oidc_client_id),
+            ("GATEWAY_OIDC_CLIENT_SECRET", self.oidc_client_secret.get_secret_value()),
+            ("GATEWAY_OIDC_REDIRECT_URL (or GATEWAY_PUBLIC_URL)", self.oidc_redirect_url or self.public_url),
+        ) if not value]
+        if missing:
+            raise SettingsError(f"GATEWAY_OIDC_ISSUER is set, so single sign-on needs {', '.join(missing)} too.")
+        if self.environment == "production":
+            for name, url in (("GATEWAY_OIDC_ISSUER", self.oidc_issuer),
+                              ("the redirect URL", self.effective_oidc_redirect_url)):
+                if not url.startswith("https://"):
+                    raise SettingsError(f"{name} must be an https:// address in production, not '{url}'.")
+        return self
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:

@@ -26,6 +26,10 @@ if [ ! -f tests/widget/node_modules/axe-core/axe.min.js ]; then
   echo "Installing axe-core for the accessibility tests (npm ci)..."
   (cd tests/widget && npm ci --silent --no-audit --no-fund) || status=1
 fi
+if [ ! -f tests/oidc/node_modules/oidc-provider/package.json ]; then
+  echo "Installing oidc-provider for the single sign-on tests (npm ci)..."
+  (cd tests/oidc && npm ci --silent --no-audit --no-fund) || status=1
+fi
 echo "== Rasa environment: actions, bot components, NLU quality =="
 PYTHONPATH=. .venv-rasa/bin/python -m pytest -q -p no:cacheprovider tests/actions tests/bot tests/nlu || status=1
 echo "== Type check (mypy --strict) =="

@@ -93,11 +93,15 @@ def stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
     running.start(timeout=400)
     try:
         for username, name, role in (("anna", "Anna Redaktör", "editor"), ("bo", "Bo Publicerare", "publisher")):
+            # A publisher needs a second factor: --totp enrols one and prints its secret.
             created = subprocess.run(
                 [sys.executable, "-m", "gateway.cli", "staff-user", "--username", username, "--display-name", name,
-                 "--role", role, "--password-stdin"],
+                 "--role", role, "--password-stdin", *(["--totp"] if role == "publisher" else [])],
                 input=PASSWORD + "\n", env=running._env(), cwd=ROOT, capture_output=True, text=True, timeout=60)
             assert created.returncode == 0, created.stderr
+            for line in created.stdout.splitlines():
+                if line.startswith("TOTP secret: "):
+                    TOTP_SECRETS[username] = line.split(": ", 1)[1]
         yield running
     finally:
         running.stop()
@@ -149,6 +153,22 @@ def by_id(driver: Any, element_id: str) -> Any:
     return driver.find_element(By.ID, element_id)
 
 
+TOTP_SECRETS: dict[str, str] = {}  # username -> the secret staff-user --totp printed
+_USED_STEPS: dict[str, int] = {}
+
+
+def next_code(username: str) -> str:
+    """A code of the account's app the gateway has not accepted yet (each is accepted once)."""
+    import pyotp
+
+    generator = pyotp.TOTP(TOTP_SECRETS[username])
+    step = max(generator.timecode(time.time()), _USED_STEPS.get(username, -1) + 1)
+    while step > generator.timecode(time.time()) + 1:
+        time.sleep(0.5)
+    _USED_STEPS[username] = step
+    return str(generator.generate_otp(step))
+
+
 def login(driver: Any, url: str, username: str) -> None:
     from selenium.webdriver.common.keys import Keys
 
@@ -156,12 +176,16 @@ def login(driver: Any, url: str, username: str) -> None:
     wait(lambda: by_id(driver, "login-view").is_displayed(), what="the login form")
     by_id(driver, "username").send_keys(username)
     by_id(driver, "password").send_keys(PASSWORD, Keys.ENTER)
+    if username in TOTP_SECRETS:
+        wait(lambda: by_id(driver, "code").is_displayed(), what="the code field")
+        by_id(driver, "code").send_keys(next_code(username), Keys.ENTER)
     wait(lambda: by_id(driver, "editor-view").is_displayed(), what=f"the editors' workspace for {username}")
 
 
 def api_session(url: str, username: str) -> httpx.Client:
     client = httpx.Client(base_url=url + "/staff/api", timeout=30)
-    response = client.post("/login", json={"username": username, "password": PASSWORD})
+    code = {"code": next_code(username)} if username in TOTP_SECRETS else {}
+    response = client.post("/login", json={"username": username, "password": PASSWORD, **code})
     assert response.status_code == 200, response.text
     client.headers["X-CSRF-Token"] = response.json()["csrf_token"]
     return client
