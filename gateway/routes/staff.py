@@ -56,7 +56,8 @@ SESSIONS_ENDED = "sessions_ended"  # a broker event: every session of one accoun
 # The console: an ES module (console.js) with its imports, and the stylesheet.
 ASSETS = {
     **{f"{name}.js": "text/javascript"
-       for name in ("console", "state", "dom", "labels", "api", "ticket", "editor", "figures", "account")},
+       for name in ("console", "state", "dom", "labels", "api", "ticket", "editor", "figures", "newtopic",
+                     "account")},
     "console.css": "text/css",
 }
 # Security headers (CSP, frame-ancestors 'none', nosniff, no-referrer, no-store) are set on
