@@ -118,6 +118,24 @@ def _sensitive_conversations(conn: Connection, ids: Iterable[str]) -> set[str]:
     return found
 
 
+def best_guess(nlu: dict[str, Any]) -> tuple[str | None, float | None]:
+    """The topic the model leaned towards and how sure it was. For a fallback, Rasa's
+    confidence is only the threshold the best intent missed; the best guess is the next
+    intent in the ranking (for ``faq``, the response selector's best topic, no surer than
+    the intent itself)."""
+    if nlu.get("intent") != "nlu_fallback":
+        return nlu.get("topic") or nlu.get("intent"), answer_confidence(nlu)
+    ranking = [r for r in nlu.get("ranking") or [] if isinstance(r, dict) and r.get("name") != "nlu_fallback"]
+    if not ranking:
+        return "nlu_fallback", None  # no guess at all
+    best = ranking[0]
+    confidence = float(best.get("confidence") or 0.0)
+    topics = [r for r in nlu.get("topic_ranking") or [] if isinstance(r, dict) and r.get("topic")]
+    if best.get("name") == "faq" and topics:
+        return str(topics[0]["topic"]), round(min(confidence, float(topics[0].get("confidence") or 0.0)), 4)
+    return str(best.get("name")), round(confidence, 4)
+
+
 def citizen_turns(conn: Connection, since: datetime, until: datetime, low_confidence: float) -> list[Turn]:
     """The period's citizen turns that belong in the inbox, sensitive conversations left out."""
     return [t for t in all_turns(conn, since, until, low_confidence) if t.reasons]
@@ -147,12 +165,12 @@ def all_turns(conn: Connection, since: datetime, until: datetime, low_confidence
         turn = turns.get(key)
         if turn is None:
             text = str(record.get("user_text_masked") or "")
+            guess = best_guess(nlu)
             turn = turns[key] = Turn(
                 conversation_id=r.conversation_id, turn=int(r.turn), text=text,
                 text_sv=str(record.get("text_sv") or text),
                 language=str((record.get("language") or {}).get("code") or "sv"),
-                topic=nlu.get("topic") or nlu.get("intent"), confidence=answer_confidence(nlu),
-                intent=nlu.get("intent"))
+                topic=guess[0], confidence=guess[1], intent=nlu.get("intent"))
         response_id = str((record.get("response") or {}).get("id") or "")
         turn.response_ids.append(response_id)
         if is_fallback(record):

@@ -166,3 +166,28 @@ async def test_only_editors_and_publishers_use_the_workspace(gateway_factory: An
     assert results == {"staff": 403, "auditor": 403, "editor": 200, "publisher": 200, "admin": 200}
     assert "editor" in forbidden.json()["error"]["message"]
     assert me.status_code == 200
+
+
+async def test_a_fallback_shows_the_topic_the_model_leaned_towards_not_the_threshold(
+        gateway_factory: Any, tmp_path: Path) -> None:
+    """Rasa's fallback reports the threshold (0.45) as its confidence; the inbox shows the best
+    guess behind it: the faq intent's 0.31 and the selector's best topic."""
+    import httpx
+
+    from tests.conftest import rasa_reply
+
+    def leaning(request: httpx.Request) -> httpx.Response:
+        body = rasa_reply("Jag är inte säker på att jag förstod.", response_id="utter_ask_rephrase",
+                          intent="nlu_fallback", topic=None, confidence=0.45)
+        body["parse"]["intent_ranking"] = [{"name": "nlu_fallback", "confidence": 0.45},
+                                           {"name": "faq", "confidence": 0.31}, {"name": "greet", "confidence": 0.2}]
+        body["parse"]["response_selector"]["ranking"] = [{"topic": "faq/bibliotek", "confidence": 0.62},
+                                                         {"topic": "faq/simhall", "confidence": 0.2}]
+        return httpx.Response(200, json=body)
+
+    async with gateway_factory(leaning, **fakes(tmp_path).settings()) as client:
+        await say(client, ["vilken hylla har deckarna"])
+        await login_as(client, "eva", "editor")
+        items = (await client.get("/staff/api/editor/inbox")).json()["items"]
+    assert [(i["reason"], i["predicted_topic"], i["confidence"]) for i in items] == [
+        ("fallback", "faq/bibliotek", 0.31)]
