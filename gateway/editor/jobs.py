@@ -29,9 +29,11 @@ from pathlib import Path
 import yaml
 
 from gateway.editor import changes
+from gateway.editor.checks import existing_examples
 from gateway.safety_net import write_net
 from gateway.settings import ROOT, Settings
 from gateway.store import Store
+from scripts.text_similarity import normalise
 
 logger = logging.getLogger(__name__)
 POLL_S = 5.0
@@ -176,6 +178,9 @@ class JobRunner:
         extra = staging / "extra_questions.yml"
         with self.store.connect() as conn:
             assigned = changes.assigned_examples(conn, also=change_id)
+        # Only the questions still in the content: a rollback took the later ones out again.
+        present = existing_examples(staging / "nlu_data")
+        assigned = [(topic, lang, text) for topic, lang, text in assigned if present.get(normalise(text)) == topic]
         extra.write_text(yaml.safe_dump(
             [{"text": text, "intent": topic, "lang": lang} for topic, lang, text in assigned],
             allow_unicode=True, sort_keys=False), encoding="utf-8")

@@ -58,6 +58,7 @@ async def test_submit_trains_gates_and_a_second_person_publishes(gateway_factory
         ready = await wait_for_state(client, change_id, ("ready", "failed"))
         assert ready["state"] == "ready", ready.get("reason")
         assert ready["figures"]["acute_reaches_person"] == 1.0
+        first_gate = fake.gate_calls.read_text(encoding="utf-8")
 
         own = await client.post(f"{API}/changes/{change_id}/publish")  # an editor, and the author
         await login_as(client, "per", "publisher", "Per Publicerare")
@@ -76,10 +77,20 @@ async def test_submit_trains_gates_and_a_second_person_publishes(gateway_factory
         rolled_back = await client.post(f"{API}/releases/{initial.id}/rollback")
         assert rolled_back.status_code == 200, rolled_back.text
         after_rollback = (fake.root / "nlu_data" / "bibliotek.yml").read_text(encoding="utf-8")
+        # The next change set's gate no longer asks for the rolled-back question, only its own.
+        await say(client, ["vart lämnar man tillbaka lånade ljudböcker"])
+        await login_as(client, "eva", "editor")
+        item = next(i for i in (await client.get(f"{API}/inbox")).json()["items"] if "ljudböcker" in i["text"])
+        later = (await client.post(f"{API}/inbox/{item['id']}/assign", json={
+            "topic": "faq/bibliotek", "text": "vart lämnar man tillbaka lånade ljudböcker"})).json()["change_set"]
+        await client.post(f"{API}/changes/{later}/submit")
+        assert (await wait_for_state(client, later, ("ready", "failed")))["state"] == "ready"
+        later_extra = json.loads(fake.gate_calls.read_text(encoding="utf-8"))["extra"]
+        assert "ljudböcker" in later_extra and EXAMPLE not in later_extra
 
     assert own.status_code == 403 and [r["id"] for r in releases_before] == [initial.id]
     assert editor_rollback.status_code == 403
-    gate = json.loads(fake.gate_calls.read_text(encoding="utf-8"))
+    gate = json.loads(first_gate)
     assert EXAMPLE in gate["extra"] and "faq/bibliotek" in gate["extra"]
     assert Path(gate["args"]["--model"]).exists()
     # The gate learns which of its acute questions the gateway's safety lexicon catches.
