@@ -90,10 +90,11 @@ def test_load_goes_only_to_loopback() -> None:
 
 
 def test_recovery_is_measured_from_the_stop_to_the_first_success_after_the_last_failure() -> None:
-    from scripts.faults import recovery
+    from scripts.faults import outage, recovery
 
     attempts = [Attempt(9.0, 9.2, 200, "message"), Attempt(10.5, 10.6, 503, "message"),
                 Attempt(11.0, 11.1, 0, "message"), Attempt(12.0, 13.4, 200, "message"),
                 Attempt(14.0, 14.2, 200, "message")]
     assert recovery(attempts, since=10.0) == pytest.approx(3.4)
+    assert outage(attempts, since=10.0) == pytest.approx(2.9)  # failures began at 10.5
     assert recovery([Attempt(10.5, 10.6, 200, "message")], since=10.0) is None
