@@ -16,8 +16,9 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 help:
 	@echo "make run    - set up (first time), train if data changed, start everything, print URLs"
 	@echo "make test   - set up and run every test"
-	@echo "Also: validate, eval, eval-full, gate, bench, models, models-bundle, models-import, staff-user, purge, audit-verify,"
-	@echo "      backup, restore, cluster, faults, images, typecheck, lint, clean (docs/drift.md for the operations targets)"
+	@echo "Also: validate, eval, eval-full, gate, bench, models, models-bundle, models-import, staff-user, purge, audit-verify, typecheck, lint, clean"
+	@echo "Also: backup, restore, cluster, faults, images"
+	@echo "(operations and deployment: docs/drift.md)"
 
 # ---- environments -------------------------------------------------------------------
 $(RASA_VENV)/.installed: requirements/rasa.lock
