@@ -4,7 +4,6 @@ only, and the same ports as ``make cluster`` (docs/drift.md)."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from scripts.cluster import ClusterPorts
+from scripts.cluster import ClusterPorts, require_haproxy
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
@@ -109,9 +108,7 @@ def test_compose_uses_the_ports_of_make_cluster() -> None:
 
 
 def test_haproxy_configuration_is_valid() -> None:
-    haproxy = shutil.which("haproxy")
-    if haproxy is None:
-        pytest.fail("HAProxy is not installed: `apt-get install haproxy` (make cluster installs it).", pytrace=False)
+    haproxy = require_haproxy()  # Debian's package, installed when missing (as make cluster does)
     env = {**os.environ, "LB_ADDR": "127.0.0.1", "LB_PORT": "8000", "GATEWAY_1_PORT": "8101",
            "GATEWAY_2_PORT": "8102", "KARLSTAD_DEPLOY": str(ROOT / "deploy")}
     result = subprocess.run([haproxy, "-c", "-f", str(ROOT / "deploy" / "haproxy.cfg")], env=env,
