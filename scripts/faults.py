@@ -76,6 +76,12 @@ def recovery(attempts: list[Attempt], since: float) -> float | None:
     return (min(after) - since) if after else float("inf")
 
 
+def first_success(attempts: list[Attempt], since: float) -> float | None:
+    """Seconds from ``since`` until the first turn sent after it succeeded."""
+    done = [a.done for a in attempts if a.kind == "message" and a.status == 200 and a.sent >= since]
+    return (min(done) - since) if done else None
+
+
 def outage(attempts: list[Attempt], since: float) -> float | None:
     """Seconds from the first failed attempt sent after ``since`` until turns succeed again."""
     failures = [a.sent for a in attempts if a.sent >= since and a.status not in (200, 201)]
@@ -85,12 +91,33 @@ def outage(attempts: list[Attempt], since: float) -> float | None:
     return end - (min(failures) - since)
 
 
-async def throughput(cluster: Cluster, seconds: float, concurrency: int) -> float:
+def cpu_ticks(cluster: Cluster) -> dict[str, int]:
+    """CPU time (clock ticks) used so far by each process of the cluster, and by the whole
+    machine as "busy" (from /proc, Linux)."""
+    ticks: dict[str, int] = {}
+    pids = {name: str(proc.pid) for name, proc in cluster.processes.items()}
+    for name, pid in {**pids, "load-client": "self"}.items():
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks[name] = int(fields[11]) + int(fields[12])  # utime + stime
+        except (OSError, IndexError, ValueError):
+            continue
+    cpu = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    ticks["busy"] = sum(int(v) for v in cpu) - int(cpu[3]) - int(cpu[4])  # all but idle and iowait
+    return ticks
+
+
+async def throughput(cluster: Cluster, seconds: float, concurrency: int) -> tuple[float, dict[str, float]]:
+    """Turns/s through the load balancer, and the cores each process (and the machine) used."""
     load = Load(cluster.url, deadline=time.monotonic() + seconds, max_messages=100_000)
+    before = cpu_ticks(cluster)
     started = time.monotonic()
     await load.run(concurrency, turns=6)
     elapsed = time.monotonic() - started
-    return len(_turns_ok(load.attempts, started)) / elapsed
+    after = cpu_ticks(cluster)
+    hz = os.sysconf("SC_CLK_TCK")
+    cores = {name: (after[name] - before[name]) / hz / elapsed for name in after if name in before}
+    return len(_turns_ok(load.attempts, started)) / elapsed, cores
 
 
 def repoint(cluster: Cluster, rasa_replicas: int) -> None:
@@ -150,7 +177,8 @@ async def fault_run(cluster: Cluster, part: str, down_s: float, settle_s: float,
         part=part, down_s=down_s, messages=load.messages, ok=len([a for a in messages if a.status == 200]),
         http_503=statuses.count(503), http_500=statuses.count(500),
         other=len([s for s in statuses if s not in (200, 201, 500, 503)]),
-        recovery_s=recovery(load.attempts, since), recovered_from="start" if part in SHARED else "stop",
+        recovery_s=recovery(load.attempts, since) if part not in SHARED else first_success(load.attempts, since),
+        recovered_from="start" if part in SHARED else "stop",
         outage_s=outage(load.attempts, stopped),
         back_s=back, stop_took_s=stop_took,
         failures_s=(min(failed) - stopped, max(failed) - stopped) if failed else None,
@@ -192,18 +220,23 @@ async def main_async(args: argparse.Namespace) -> int:
         if not args.skip_throughput:
             seconds = 20.0 if args.quick else args.seconds
             repoint(cluster, 1)
-            one = await throughput(cluster, seconds, args.concurrency)
+            one, cores_one = await throughput(cluster, seconds, args.concurrency)
             repoint(cluster, 2)
-            two = await throughput(cluster, seconds, args.concurrency)
+            two, cores_two = await throughput(cluster, seconds, args.concurrency)
             ratio = two / one
             print(f"turns/s through HAProxy, concurrency {args.concurrency}, {seconds:.0f} s each: "
                   f"1 Rasa replica {one:.2f}, 2 replicas {two:.2f} ({ratio:.2f}x; target >= {SPEEDUP_TARGET}x)",
                   flush=True)
+            for label, cores in (("1 replica", cores_one), ("2 replicas", cores_two)):
+                print(f"  cores used with {label}: machine {cores.get('busy', 0):.2f} of {os.cpu_count()}; "
+                      + ", ".join(f"{n} {c:.2f}" for n, c in sorted(cores.items()) if n != "busy" and c >= 0.02),
+                      flush=True)
             report["throughput"] = {"one": one, "two": two, "ratio": ratio, "concurrency": args.concurrency,
-                                    "seconds": seconds}
+                                    "seconds": seconds, "cores_one": cores_one, "cores_two": cores_two}
         results: list[FaultResult] = []
         loads: list[Load] = []
-        for part in args.only or (FAULTS[:2] if args.quick else FAULTS):
+        parts = [] if args.skip_faults else args.only or (FAULTS[:2] if args.quick else FAULTS)
+        for part in parts:
             result, load = await fault_run(cluster, part, args.down, args.settle, args.concurrency)
             loads.append(load)
             print(f"  {part}: {result.ok}/{result.messages} turns ok, 503={result.http_503} "
@@ -240,6 +273,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="20 s throughput, gateway and Rasa faults only")
     parser.add_argument("--only", nargs="*", choices=FAULTS, help="only these fault runs")
     parser.add_argument("--skip-throughput", action="store_true")
+    parser.add_argument("--skip-faults", action="store_true")
     parser.add_argument("--json", help="also write the figures to this file")
     return asyncio.run(main_async(parser.parse_args()))
 
