@@ -72,10 +72,12 @@ eval: setup
 eval-full: setup
 	@PYTHONPATH=. $(RASA_VENV)/bin/python scripts/evaluate.py --only-folds all $(ARGS)
 
-# Release gate: held-out paraphrases and acute recall of the current model (< 1 minute).
+# Release gate: held-out paraphrases and acute recall of the current model (< 1 minute);
+# acute messages count as reaching a person when the model or the safety lexicon catches them.
 # ARGS="--baseline OLD.tar.gz --extra questions.yml"
 gate: train
-	@PYTHONPATH=. $(RASA_VENV)/bin/python scripts/gate.py $(ARGS)
+	@$(APP_VENV)/bin/python -m gateway.safety_net tests/nlu/paraphrases.yml --out var/reports/safety_net.yml
+	@PYTHONPATH=. $(RASA_VENV)/bin/python scripts/gate.py --safety-net var/reports/safety_net.yml $(ARGS)
 
 # ---- operations ---------------------------------------------------------------------
 bench: ready

@@ -152,8 +152,17 @@ def turn_record(
         text_sv=text_sv,
         nlu=nlu_of(reply),
         policy=policy_of(reply),
-        release=release.as_dict(),
+        release={**release.as_dict(), **replica_of(reply)},
     )
+
+
+def replica_of(reply: RasaReply | None) -> dict[str, str | int | bool]:
+    """Which Rasa replica answered (gateway/rasa_replicas.py): its index in
+    GATEWAY_RASA_URLS (not its URL: the record is shown to the citizen). The release
+    (``model_release``) is that of the model the replica answered with."""
+    if reply is None or reply.replica is None:
+        return {}
+    return {"rasa_replica": reply.replica}
 
 
 def append_answers(

@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic_core import ErrorDetails
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 logger = logging.getLogger(__name__)
@@ -124,12 +125,15 @@ def install(app: FastAPI) -> None:
                             headers={**(exc.headers or {}), **(_headers_for(exc.status_code, exc) or {})})
 
     @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         # Only the type and where it happened: exception messages (e.g. SQL errors with their
         # parameters) can carry citizens' text, which never goes to ordinary logs.
         frames = traceback.extract_tb(exc.__traceback__)
         where = " < ".join(f"{Path(f.filename).name}:{f.lineno}" for f in reversed(frames[-4:]))
         logger.error("unexpected error: %s at %s", type(exc).__name__, where)
+        services = getattr(request.app.state, "services", None)  # karlstad_errors_total
+        if services is not None:
+            services.metrics.error("database" if isinstance(exc, SQLAlchemyError) else "internal")
         return JSONResponse(
             _body("internal", "Something went wrong on our side. Nothing was saved; please try again."),
             status_code=503,

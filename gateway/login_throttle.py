@@ -8,6 +8,8 @@ Three rules, checked before any password is hashed (a throttled attempt costs no
   attempt waits ``base_delay * 2**n`` seconds after the last failure, capped at
   ``max_delay``. The delay is short on purpose: an attacker can slow an account down, never
   lock its owner out for long. Refused attempts do not lengthen it; a success ends it.
+- **Second factor**: an attempt with the right password that is asked for the code (it sent
+  none) is given back; each attempt *with* a code counts like a password attempt.
 - **Known address**: an address from which the account logged in within ``trust_for``
   seconds is exempt from the account delay (never from the address cap), so staff at their
   usual desk are not slowed down by guesses from elsewhere.
@@ -81,6 +83,17 @@ class LoginThrottle:
         self._addresses.refund(address)
         self._accounts.pop(account)
         self._known.put(f"{address}|{account}", True)
+
+
+    def asked_for_code(self, address: str, account: str) -> None:
+        """The attempt begun found the right password and is asked for the second factor: it
+        tried no code, so it is given back (the attempt with the code is counted as usual)."""
+        self._addresses.refund(address)
+        failures = self._accounts.get(account)
+        if failures is not None and failures.count > 1:
+            self._accounts.put(account, _Failures(failures.count - 1, failures.last))
+        elif failures is not None:
+            self._accounts.pop(account)
 
 
 def refusal(wait: float) -> str:

@@ -23,22 +23,39 @@ from gateway import __version__, errors, logconfig, pubsub, retention
 from gateway.auth import new_id
 from gateway.basis import Release
 from gateway.catalogue import Catalogue
+from gateway.coordination import coordination
 from gateway.editor import content
 from gateway.editor.jobs import JobRunner
 from gateway.editor.registry import ReleaseRegistryPort
 from gateway.editor.workspace import EditorWorkspace
 from gateway.handoff import HandoffQueue, OpeningHours
+from gateway.metrics import GatewayMetrics
+from gateway.metrics_scrape import ScrapeReader, replicas
 from gateway.middleware import HeaderPolicy, RequestLimits, SecurityHeaders
 from gateway.openapi import OpenAPIDocument
-from gateway.rasa_client import RasaClient
+from gateway.proxies import ForwardedClient, parse_networks
+from gateway.rasa_replicas import RasaReplicas
 from gateway.releases import ReleaseRegistry
-from gateway.routes import about, chat, editor, events, health, models, staff, transparency
+from gateway.routes import (
+    about,
+    account,
+    chat,
+    editor,
+    events,
+    health,
+    metrics,
+    models,
+    sso,
+    staff,
+    transparency,
+)
 from gateway.safety import SafetyLexicon
-from gateway.services import Services, SlidingWindowLimiter
+from gateway.services import Services
 from gateway.settings import ROOT, Settings
+from gateway.shared_limits import ConversationLimits
 from gateway.store import Store
 from gateway.texts import NATIVE
-from gateway.translation_port import TranslationPort
+from gateway.translation_port import TimedTranslator, TranslationPort
 from gateway.turn import TurnService
 
 logger = logging.getLogger(__name__)
@@ -88,6 +105,8 @@ def create_app(
         store.create_all()
         broker = pubsub.create_broker(settings.redis_url, settings.effective_database_url)
         await broker.start()
+        # Conversation locks and rate limits: in this process, or shared through Redis.
+        shared = coordination(settings)
         catalogue = Catalogue.load(settings.nlu_data_dir, settings.domain_dir)
         translator = (translator_factory or default_translator)(settings)
         translator.detect("Hej, hur ansöker jag om förskola?")  # load the detector's profiles now
@@ -97,23 +116,31 @@ def create_app(
         # Its commit lets a later rollback to it restore the content files as well.
         head = await asyncio.to_thread(content.head, settings.content_root) if settings.model_file else None
         await store.run(releases.bootstrap, settings.model_file, catalogue.data_hash, head)
-        rasa = RasaClient(
-            settings.rasa_url,
+        rasa = RasaReplicas(
+            settings.effective_rasa_urls,
             settings.rasa_token.get_secret_value(),
             settings.rasa_timeout_s,
+            retry_after_s=settings.rasa_retry_after_s,
             transport=rasa_transport,
         )
         handoff = HandoffQueue(OpeningHours.parse(settings.opening_hours, settings.timezone))
+        # Prometheus metrics: this app's own registry; the turn's translator is timed for it.
+        gateway_metrics = GatewayMetrics(languages=[*NATIVE, *(str(i.code) for i in translator.languages())],
+                                          version=release.version, training_data=release.data_hash)
+        scrape = ScrapeReader(store, releases, replicas(settings.effective_rasa_urls, [settings.action_server_url]),
+                              settings.rasa_token.get_secret_value(), transport=rasa_transport)
         turns = TurnService(
             store=store,
             rasa=rasa,
             catalogue=catalogue,
-            translator=translator,
+            translator=TimedTranslator(translator, gateway_metrics.observe,
+                                       lambda: gateway_metrics.error("translation_failed")),
             handoff=handoff,
             releases=releases,
             safety=SafetyLexicon(),
             release=release,
             publish=pubsub.turn_publisher(broker),  # consoles and citizen streams hear of turns
+            metrics=gateway_metrics,
         )
         services = Services(
             settings=settings,
@@ -126,8 +153,12 @@ def create_app(
             release=release,
             broker=broker,
             releases=releases,
-            message_limiter=SlidingWindowLimiter(settings.rate_limit_per_minute),
-            create_limiter=SlidingWindowLimiter(settings.create_rate_limit_per_minute),
+            metrics=gateway_metrics,
+            scrape=scrape,
+            locks=shared.locks,
+            message_limiter=shared.limiters("message", settings.rate_limit_per_minute, 60.0),
+            create_limiter=shared.limiters("create", settings.create_rate_limit_per_minute, 60.0),
+            conversation_limits=ConversationLimits(limiters=shared.limiters),
         )
         app.state.services = services
         pretranslation = _start_pretranslation(translator, catalogue)
@@ -139,8 +170,9 @@ def create_app(
         services.editor = _start_editor(services)
         services.release_task = asyncio.create_task(releases.follow(), name=f"releases-{new_id()[:8]}")
         logger.info(
-            "gateway ready: db=%s release=%s responses=%d",
-            store.dialect, release.version, len(catalogue.answers),
+            "gateway ready: db=%s release=%s responses=%d rasa_replicas=%d shared_state=%s",
+            store.dialect, release.version, len(catalogue.answers), len(rasa.replicas),
+            "redis" if shared.shared else "process",
         )
         try:
             yield
@@ -155,6 +187,8 @@ def create_app(
             with contextlib.suppress(asyncio.CancelledError):
                 await services.release_task
             await broker.close()
+            await scrape.close()
+            await shared.close()
             await rasa.close()
             store.dispose()
             if pretranslation is not None:
@@ -181,14 +215,19 @@ def create_app(
             allow_methods=["GET", "POST"],
             allow_headers=["Authorization", "Content-Type"],
         )
+    if settings.trusted_proxies:  # outermost: every part sees the citizen behind our proxies
+        app.add_middleware(ForwardedClient, trusted=parse_networks(settings.trusted_proxies))
     app.include_router(health.router)
     app.include_router(chat.router)
     app.include_router(transparency.router)
     app.include_router(staff.router)
+    app.include_router(account.router)
+    app.include_router(sso.router)
     app.include_router(editor.router)
     app.include_router(about.router)
     app.include_router(events.router)
     app.include_router(models.router)
+    app.include_router(metrics.router)
 
     widget_dir = Path(settings.widget_dir)
     if widget_dir.exists():
@@ -260,6 +299,7 @@ def server_options(settings: Settings) -> dict[str, Any]:
         "log_level": "warning",
         "log_config": None,  # uvicorn's records go to the handler gateway.logconfig installed
         "access_log": False,
+        "proxy_headers": False,  # X-Forwarded-For is read by gateway.proxies, from trusted proxies only
         "timeout_graceful_shutdown": 3,  # open event streams (SSE) must not hold up a restart
         "server_header": False,  # no "server: uvicorn"
         "http": "h11",

@@ -1,10 +1,14 @@
-"""Talks to the Rasa server's ``karlstad`` channel over loopback, with its token."""
+"""Talks to one Rasa server's ``karlstad`` channel over loopback, with its token.
+
+``RasaPort`` is what the turn needs; ``gateway.rasa_replicas.RasaReplicas`` implements it over
+several servers (one ``RasaClient`` each).
+"""
 from __future__ import annotations
 
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -16,6 +20,10 @@ HEALTH_PATH = "/webhooks/karlstad/"
 
 class RasaUnavailableError(Exception):
     """Rasa could not be reached or did not answer in time."""
+
+
+class RasaReplicaError(RasaUnavailableError):
+    """This Rasa server failed (no connection, a timeout, a 5xx): another replica may answer."""
 
 
 @dataclass
@@ -34,6 +42,9 @@ class RasaReply:
     actions: list[dict[str, Any]]
     model_id: str | None
     latency_ms: float
+    #: which replica answered: its index in the configured list and its URL
+    replica: int | None = None
+    replica_url: str | None = None
 
     @property
     def handoff(self) -> dict[str, Any] | None:
@@ -66,6 +77,12 @@ def _bot_message(raw: dict[str, Any]) -> BotMessage:
     )
 
 
+class RasaPort(Protocol):
+    async def send(self, sender: str, text: str, language: str) -> RasaReply: ...
+    async def status(self) -> dict[str, Any]: ...
+    async def close(self) -> None: ...
+
+
 class RasaClient:
     def __init__(
         self,
@@ -76,7 +93,9 @@ class RasaClient:
     ) -> None:
         self._client = httpx.AsyncClient(
             base_url=base_url,
-            timeout=timeout_s,
+            # a replica that is gone refuses at once; one that does not even accept the
+            # connection is left after 2 s for the next replica (gateway/rasa_replicas.py)
+            timeout=httpx.Timeout(timeout_s, connect=min(2.0, timeout_s)),
             headers={"Authorization": f"Bearer {token}"},
             transport=transport,
         )
@@ -92,10 +111,15 @@ class RasaClient:
                 json={"sender": sender, "message": text, "metadata": {"language": language}},
             )
         except httpx.HTTPError as exc:
-            raise RasaUnavailableError(f"Rasa did not answer: {type(exc).__name__}") from exc
+            raise RasaReplicaError(f"Rasa did not answer: {type(exc).__name__}") from exc
+        if response.status_code >= 500:
+            raise RasaReplicaError(f"Rasa answered HTTP {response.status_code}")
         if response.status_code != 200:
             raise RasaUnavailableError(f"Rasa answered HTTP {response.status_code}")
-        body = response.json()
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise RasaReplicaError("Rasa answered something that is not JSON") from exc
         latency = (time.perf_counter() - started) * 1000
         return RasaReply(
             messages=[_bot_message(m) for m in body.get("messages", []) if isinstance(m, dict)],

@@ -7,7 +7,8 @@ call is O(1) amortised. A hard cap (``max_keys``) bounds memory even when every 
 past it the least recently written key is forgotten, which can only ever give that one key
 a fresh budget early.
 
-Limits shared between replicas (Redis) are not here; this is one gateway's view.
+Limits shared between replicas through Redis, and the per-conversation limits the routes
+count against, are in ``gateway.shared_limits``; this is one gateway's view.
 """
 from __future__ import annotations
 
@@ -17,8 +18,6 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
-
-from gateway.errors import RateLimitedError
 
 V = TypeVar("V")
 Clock = Callable[[], float]
@@ -145,25 +144,3 @@ CONVERSATION_LIMITS: dict[str, Limit] = {
     "transcript": Limit(30, 60.0, "transcript requests"),
     "events": Limit(20, 60.0, "event-stream connections"),
 }
-
-
-class ConversationLimits:
-    """The citizen endpoints' limits, one sliding window per endpoint and conversation."""
-
-    def __init__(self, limits: dict[str, Limit] | None = None, *, clock: Clock = time.monotonic) -> None:
-        self.limits = dict(limits or CONVERSATION_LIMITS)
-        self._limiters = {
-            name: SlidingWindowLimiter(limit.limit, limit.window, clock=clock)
-            for name, limit in self.limits.items()
-        }
-
-    def check(self, kind: str, conversation_id: str) -> None:
-        """Count one ``kind`` request for the conversation, or raise ``RateLimitedError``."""
-        wait = self._limiters[kind].take(conversation_id)
-        if wait > 0:
-            limit = self.limits[kind]
-            raise RateLimitedError(
-                f"Too many {limit.what} in this conversation ({limit.describe()}). "
-                f"Wait {wait_phrase(wait)} and try again.",
-                retry_after_s=wait,
-            )

@@ -83,11 +83,17 @@ PATTERNS: dict[str, tuple[tuple[str, str], ...]] = {
         ("despair_en", r"\bdisappear forever\b|\bgoodbye (?:letter|note)\b|\bsuicide note\b"
                        r"|\bbetter off without me\b|\bmiss me if i died\b|\bif i wasn't (?:here|around)\b"
                        r"|\btired of living\b|\bwants? to die\b|\b(?:going to|want to|will) end it\b"
-                       r"|\bwant to jump\b|\bcan't go on\b|\bwant it all to stop\b|\bsaved up pills\b"),
+                       r"|\bwant to jump\b|\bcan't go on\b|\bwant it all to stop\b|\bsaved up pills\b"
+                       # the English side of "ingen skulle sakna mig", "om jag försvann", "en börda"
+                       r"|\b(?:care|notice) if i (?:was gone|were gone|am gone|died|disappeared|was dead"
+                       r"|wasn't here)\b"
+                       r"|\b(?:nobody|no one) (?:would|will) miss me\b"
+                       r"|\ba burden to (?:everyone|everybody|my family)\b"),
         ("despair_more_sv", r"\bgöra? (?:jag )?slut på (?:det här|allt)\b|\bköra (?:in i|framför) (?:en )?"
                             r"(?:lastbil|tåg|bil)\b|\bingen idé (?:längre|att leva)\b|\bbättre utan mig\b"
                             r"|\bom jag försvann\b|\bi vägen för alla\b|\ballt ska ta slut\b"
-                            r"|\b(?:inget|ingenting) att leva för\b|\bjag skär mig\b"),
+                            r"|\b(?:inget|ingenting) att leva för\b|\bjag skär mig\b"
+                            r"|\bbara en börda\b|\ben börda för (?:alla|familjen)\b"),
         ("despair_more_en", r"\bend it (?:tonight|today|now)\b|\bplan to end it\b|\bhad enough of"
                             r" (?:life|living)\b|\bthinking about (?:dying|death|killing myself)\b"),
         ("suicide_more_sv", r"\bvill int(?:e)? leva\b|\btänker på att dö\b|\bför att dö\b"
@@ -104,7 +110,9 @@ PATTERNS: dict[str, tuple[tuple[str, str], ...]] = {
     "sensitive/child_at_risk": (
         ("child_hurt_sv", _SV_IDIOM + _SV_HURT + r" (?:\w+ )?" + _SV_CHILD + r"\b"),
         ("child_harm_sv", r"\b(?:barn|barnet|barnen)\w* (?:\w+ ){0,3}far illa\b|\borosanmälan\b"
-                          r"|\bsexuella övergrepp\b|\bförgr[ie]p\w* sig\b"),
+                          r"|\bsexuella övergrepp\b|\bförgr[ie]p\w* sig\b"
+                          # "orosanmälan" in two words, as citizens also write it
+                          r"|\banmäla (?:min )?oro\b|\boro för (?:ett|mitt|hennes|hans|deras) barn\b"),
         ("child_neglect_sv", r"\btar på mig på ett sätt\b|\blämnas ensamma\b|\bensamma hemma\b"
                              r"|\bfår ingen mat\b|\btar inte hand om (?:oss|barnen|mig)\b"
                              r"|\bsexuella meddelanden\b|\bgör saker mot (?:henne|honom|mig)\b"
@@ -114,7 +122,7 @@ PATTERNS: dict[str, tuple[tuple[str, str], ...]] = {
                              r"|\b(?:föräldrar|mamma|pappa)\w* (?:\w+ ){0,2}knarkar\b"
                              r"|\b(?:hennes|hans) " + _SV_CLOSE + r" " + _SV_HURT + r" (?:henne|honom)\b"),
         ("child_hurt_en", r"\b" + _EN_HURT + r" (?:my|the|his|her|their) " + _EN_CHILD + r"\b"),
-        ("child_harm_en", r"\bchild abuse\b|\b(?:child|children|kids?) (?:is |are )?being"
+        ("child_harm_en", r"\bchild abuse\b|\bconcerned about a child\b|\b(?:child|children|kids?) (?:is |are )?being"
                           r" (?:abused|neglected|hurt)\b|\bsexual(?:ly)? abus\w*"),
         ("child_neglect_en", r"\bworried about a child\b|\bleft alone\b|\bdon't look after\b"
                              r"|\bsexual messages\b|\b(?:get|gets|getting|got) (?:beaten|hit) at home\b"

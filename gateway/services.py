@@ -2,45 +2,34 @@
 from __future__ import annotations
 
 import asyncio
-import weakref
 from dataclasses import dataclass, field
 
 from gateway.basis import Release
 from gateway.catalogue import Catalogue
+from gateway.conversation_locks import ConversationLocks, LocalConversationLocks
 from gateway.editor.workspace import EditorWorkspace
 from gateway.handoff import HandoffQueue
 from gateway.login_throttle import LoginThrottle
+from gateway.metrics import GatewayMetrics
+from gateway.metrics_scrape import ScrapeReader
 from gateway.pubsub import LocalBroker
-from gateway.rasa_client import RasaClient
-from gateway.ratelimit import ConversationLimits, ExpiringMap, SlidingWindowLimiter
+from gateway.rasa_client import RasaPort
+from gateway.ratelimit import ExpiringMap
 from gateway.releases import ReleaseRegistry
 from gateway.settings import Settings
+from gateway.shared_limits import ConversationLimits, LocalLimiter, RateLimiter
 from gateway.store import Store
 from gateway.translation_port import TranslationPort
 from gateway.turn import TurnService
 
-__all__ = ["ConversationLocks", "Services", "SlidingWindowLimiter"]
-
-
-class ConversationLocks:
-    """One asyncio lock per conversation, so its turns run one at a time, in order."""
-
-    def __init__(self) -> None:
-        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
-
-    def get(self, conversation_id: str) -> asyncio.Lock:
-        lock = self._locks.get(conversation_id)
-        if lock is None:
-            lock = asyncio.Lock()
-            self._locks[conversation_id] = lock
-        return lock
+__all__ = ["Services"]
 
 
 @dataclass
 class Services:
     settings: Settings
     store: Store
-    rasa: RasaClient
+    rasa: RasaPort  # gateway/rasa_replicas.py
     catalogue: Catalogue
     translator: TranslationPort
     handoff: HandoffQueue
@@ -48,9 +37,12 @@ class Services:
     release: Release
     broker: LocalBroker
     releases: ReleaseRegistry
-    locks: ConversationLocks = field(default_factory=ConversationLocks)
-    message_limiter: SlidingWindowLimiter = field(default_factory=lambda: SlidingWindowLimiter(30))
-    create_limiter: SlidingWindowLimiter = field(default_factory=lambda: SlidingWindowLimiter(30))
+    metrics: GatewayMetrics
+    scrape: ScrapeReader  # what /metrics reads at scrape time
+    # In this process, or shared by every gateway through Redis (gateway/coordination.py).
+    locks: ConversationLocks = field(default_factory=LocalConversationLocks)
+    message_limiter: RateLimiter = field(default_factory=lambda: LocalLimiter(30))
+    create_limiter: RateLimiter = field(default_factory=lambda: LocalLimiter(30))
     conversation_limits: ConversationLimits = field(default_factory=ConversationLimits)
     login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
     # conversation id -> (ticket id, fingerprint of the call-back details) last saved, so a

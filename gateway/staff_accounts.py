@@ -5,6 +5,8 @@
 - Usernames are compared in one normal form (:func:`normalise_username`), which the login
   throttle (``gateway.login_throttle``) keys on too.
 - The ``admin`` role satisfies every role check.
+- An account made for single sign-on only (``create_user(..., password=None)``) has no
+  password: its stored hash is :data:`NO_PASSWORD`, which no password matches.
 
 Accounts are created with ``python -m gateway.cli staff-user`` (``gateway.cli``).
 """
@@ -35,6 +37,8 @@ ROLES = ("staff", "auditor", "admin", "editor", "publisher")
 EDITOR_ROLES = ("editor", "publisher")
 MIN_PASSWORD = 12
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+
+NO_PASSWORD = "!sso-only"  # stored instead of a hash: logs in through single sign-on only
 
 _hasher = PasswordHasher()
 # Verified against when the username does not exist, so both paths take the same time.
@@ -89,10 +93,16 @@ def normalise_username(username: str) -> str:
     return visible.strip().lower()
 
 
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
 def password_matches(password_hash: str | None, password: str) -> bool:
-    """Whether ``password`` is the one hashed; ``None`` (no such account) takes as long."""
+    """Whether ``password`` is the one hashed; ``None`` (no such account) and an account
+    without a password take as long."""
+    usable = password_hash is not None and password_hash != NO_PASSWORD
     try:
-        return bool(_hasher.verify(password_hash if password_hash is not None else _DUMMY_HASH, password))
+        return bool(_hasher.verify(password_hash if password_hash and usable else _DUMMY_HASH, password)) and usable
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
@@ -105,7 +115,7 @@ def rehash_if_needed(conn: Connection, user_id: str, password_hash: str, passwor
         )
 
 
-def _validate(username: str, display_name: str, role: str, password: str) -> None:
+def _validate(username: str, display_name: str, role: str, password: str | None) -> None:
     if not USERNAME.match(username):
         raise StaffAccountError(
             f"Username '{username[:64]}' is not allowed. Use 2-64 characters: lower-case a-z, "
@@ -115,14 +125,15 @@ def _validate(username: str, display_name: str, role: str, password: str) -> Non
         raise StaffAccountError("Display name must be 1-128 characters, e.g. 'Anna på Kontaktcenter'.")
     if role not in ROLES:
         raise StaffAccountError(f"Role '{role}' is not known. Roles: {', '.join(ROLES)}.")
-    if len(password) < MIN_PASSWORD:
+    if password is not None and len(password) < MIN_PASSWORD:
         raise StaffAccountError(
             f"The password is too short ({len(password)} characters). Use at least {MIN_PASSWORD}."
         )
 
 
-def create_user(store: Store, username: str, display_name: str, role: str, password: str) -> StaffUser:
-    """Create an active account; raises :class:`StaffAccountError` / ``ConflictError``."""
+def create_user(store: Store, username: str, display_name: str, role: str, password: str | None) -> StaffUser:
+    """Create an active account (``password=None``: single sign-on only); raises
+    :class:`StaffAccountError` / ``ConflictError``."""
     username = normalise_username(username)
     display_name = display_name.strip()
     _validate(username, display_name, role, password)
@@ -135,12 +146,13 @@ def create_user(store: Store, username: str, display_name: str, role: str, passw
                     username=username,
                     display_name=display_name,
                     role=role,
-                    password_hash=_hasher.hash(password),
+                    password_hash=_hasher.hash(password) if password is not None else NO_PASSWORD,
                     active=True,
                     created_at=utcnow(),
                 )
             )
-            audit_trail.record(conn, "cli", "staff.user_created", user.id, {"username": username, "role": role})
+            audit_trail.record(conn, "cli", "staff.user_created", user.id,
+                               {"username": username, "role": role, "password": password is not None})
     except IntegrityError as exc:
         raise ConflictError(f"A staff account named '{username}' already exists.") from exc
     logger.info("staff account created: id=%s role=%s", user.id, role)

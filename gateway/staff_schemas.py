@@ -27,6 +27,8 @@ class SessionOut(BaseModel):
     outcomes: dict[str, str]  # close outcome -> Swedish label
     reasons: dict[str, ReasonOut]  # handoff reason code -> label and priority
     priorities: dict[str, str]  # "0".."2" -> Swedish label
+    login_method: str  # password | password+totp | oidc
+    needs_totp: bool  # the role requires a second factor: only the account page until it is enrolled
 
 
 class TicketSummaryOut(BaseModel):
@@ -127,3 +129,34 @@ class ActionResult(BaseModel):
 
 class Ok(BaseModel):
     ok: bool
+
+
+class LoginOptionsOut(BaseModel):
+    password: bool  # username and password (with a code for admin and publisher)
+    sso: bool  # single sign-on with the municipality's account
+    sso_label: str
+    sso_url: str
+    sso_messages: dict[str, str]  # /staff?sso=<code> -> the Swedish message to show
+
+
+class AccountOut(BaseModel):
+    username: str
+    display_name: str
+    role: str
+    active: bool
+    totp: bool
+    sso: bool
+
+
+class AccountsOut(BaseModel):
+    accounts: list[AccountOut]
+
+
+class AccountChange(BaseModel):
+    account: AccountOut
+    sessions_ended: int
+
+
+class TotpEnrolmentOut(BaseModel):
+    secret: str  # base32, for typing into the app by hand
+    uri: str  # otpauth://totp/...

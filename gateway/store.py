@@ -169,6 +169,37 @@ staff_sessions = Table(
     Column("csrf_token", String(128), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),
+    # How the session was opened: password | password+totp | oidc (added later; NULL = password).
+    Column("method", String(16), nullable=True),
+)
+
+staff_totp = Table(  # the TOTP second factor of a local account (gateway/totp.py)
+    "staff_totp",
+    metadata,
+    Column("user_id", String(64), primary_key=True),
+    Column("secret", String(64), nullable=False),  # base32
+    Column("confirmed_at", DateTime(timezone=True), nullable=True),  # NULL = enrolment not finished
+    Column("last_step", Integer, nullable=True),  # the last accepted time step (no replay)
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+staff_identities = Table(  # an account's identity at the municipality's OIDC provider
+    "staff_identities",
+    metadata,
+    Column("issuer", String(256), primary_key=True),
+    Column("subject", String(256), primary_key=True),
+    Column("user_id", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("issuer", "user_id", name="uq_identity_issuer_user"),
+)
+
+sso_logins = Table(  # single sign-on logins under way: state (hashed), nonce, PKCE verifier
+    "sso_logins",
+    metadata,
+    Column("state_hash", String(64), primary_key=True),
+    Column("nonce", String(128), nullable=False),
+    Column("code_verifier", String(128), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
 )
 
 audit_events = Table(
@@ -258,6 +289,27 @@ class Store:
 
     def create_all(self) -> None:
         metadata.create_all(self.engine)
+        self._add_new_columns()
+
+    def _add_new_columns(self) -> None:
+        """Columns added to a table after it was first created (all nullable): ``create_all``
+        makes missing tables only, so a database from an earlier version gets them here."""
+        from sqlalchemy import inspect, text
+
+        inspector = inspect(self.engine)
+        existing_tables = set(inspector.get_table_names())
+        with self.engine.begin() as conn:
+            for table in metadata.sorted_tables:
+                if table.name not in existing_tables:
+                    continue
+                present = {c["name"] for c in inspector.get_columns(table.name)}
+                for column in table.columns:
+                    if column.name not in present and column.nullable:
+                        kind = column.type.compile(dialect=self.engine.dialect)
+                        # Two replicas starting at once on PostgreSQL: the second adds nothing.
+                        guard = "IF NOT EXISTS " if self.dialect == "postgresql" else ""
+                        conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN {guard}"{column.name}" {kind}'))
+                        logger.info("database: added column %s.%s", table.name, column.name)
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:

@@ -32,7 +32,8 @@ from gateway.citizen_copy import CitizenCopy
 from gateway.conversations import ConversationState, Outgoing
 from gateway.handoff import HandoffQueue
 from gateway.language_question import LanguageQuestion, language_choice
-from gateway.rasa_client import RasaClient, RasaReply, RasaUnavailableError
+from gateway.metrics import GatewayMetrics, outcome_of, topic_label
+from gateway.rasa_client import RasaPort, RasaReply, RasaUnavailableError
 from gateway.releases import ReleaseRegistry
 from gateway.safety import SafetyHit, SafetyLexicon
 from gateway.store import Store, utcnow
@@ -86,7 +87,7 @@ class TurnService:
         self,
         *,
         store: Store,
-        rasa: RasaClient,
+        rasa: RasaPort,
         catalogue: Catalogue,
         translator: TranslationPort,
         handoff: HandoffQueue,
@@ -95,6 +96,7 @@ class TurnService:
         releases: ReleaseRegistry | None = None,
         publish: Callable[[str, dict[str, object]], None] | None = None,
         clock: Callable[[], datetime] = utcnow,
+        metrics: GatewayMetrics | None = None,
     ) -> None:
         self.store = store
         self.rasa = rasa
@@ -106,6 +108,7 @@ class TurnService:
         self.releases = releases
         self.publish = publish or (lambda channel, event: None)
         self.clock = clock
+        self.metrics = metrics if metrics is not None else GatewayMetrics()  # counted per turn
         self.copy = CitizenCopy(translator)
         self.answers = AnswerRenderer(catalogue, translator, self.copy)
         self.question = LanguageQuestion(store, translator, handoff, safety)
@@ -198,6 +201,7 @@ class TurnService:
                             conversation_id, turn, "/".join(detection.alternatives))
                 unsure: LanguageDecision = {"code": conversation.language, "method": "unsure",
                                             "confidence": round(float(detection.confidence), 4)}
+                self.metrics.turn(conversation.language, "language_question", "none", time.perf_counter() - started)
                 return TurnResult(conversation_id, self._language(unsure, conversation.language), lines, None,
                                   citizen_asked.id)
 
@@ -223,7 +227,7 @@ class TurnService:
         checked = ["original", "swedish"] if text_sv and lang != "sv" else ["original"]
 
         # 5. a handed-over conversation goes to staff, not to Rasa.
-        with self.store.connect() as conn:
+        with self.metrics.stage("database"), self.store.connect() as conn:
             open_ticket = self.handoff.open_ticket(conn, conversation_id)
         if open_ticket is not None:
             safety_out = self.copy.safety(lang) if hit else []  # translated before the lock
@@ -237,6 +241,8 @@ class TurnService:
                                        "ticket_id": waiting["ticket_id"]})
                 if escalated:
                     self.publish("queue", {"type": "queue"})  # the order changed: positions move
+                    self.metrics.escalation(hit.reason if hit else "other")
+                self.metrics.turn(lang, "to_staff", "none", time.perf_counter() - started)
                 logger.info("turn: conversation=%s turn=%d lang=%s to staff ticket=%s status=%s safety=%s ms=%.1f",
                             conversation_id, turn, lang, waiting["ticket_id"], waiting["status"],
                             hit.reason if hit else None, (time.perf_counter() - started) * 1000)
@@ -246,8 +252,10 @@ class TurnService:
         reply: RasaReply | None = None
         if rasa_text is not None:
             try:
-                reply = await self.rasa.send(conversation_id, rasa_text, rasa_lang)  # 6.
+                with self.metrics.stage("rasa"):
+                    reply = await self.rasa.send(conversation_id, rasa_text, rasa_lang)  # 6.
             except RasaUnavailableError as exc:
+                self.metrics.error("rasa_unavailable")
                 if hit is None:
                     raise AssistantUnavailableError(str(exc)) from exc
                 logger.warning("turn: Rasa unavailable, safety path only (%s)", exc)
@@ -283,7 +291,7 @@ class TurnService:
                 "ticket_action": "opened", "sent_to_assistant": reply is not None,
             }
 
-        with self.store.begin() as conn:  # 8. + 9. one transaction: all or nothing
+        with self.metrics.stage("database"), self.store.begin() as conn:  # 8. + 9. all or nothing
             status = None
             if handoff_reason:
                 reasoning: dict[str, object] = {
@@ -315,6 +323,10 @@ class TurnService:
         if status is not None:
             self.publish("staff", {"type": "ticket", "conversation_id": conversation_id,
                                    "ticket_id": status["ticket_id"]})
+        if handoff_reason:
+            self.metrics.handoff(handoff_reason, acute)
+        self.metrics.turn(lang, outcome_of(handoff_reason, [m.response_id for m in outgoing], nlu, base_record.policy),
+                          topic_label(nlu.get("topic"), catalogue.answers), time.perf_counter() - started)
         logger.info(
             "turn: conversation=%s turn=%d lang=%s method=%s answers=%d handoff=%s ms=%.1f",
             conversation_id, turn, lang, language["method"], len(outgoing),
@@ -330,7 +342,7 @@ class TurnService:
         Rasa). A safety hit escalates the ticket, and the safety information (``safety_out``)
         is stored with its basis records in the same transaction. Returns the handoff status
         and whether the ticket was escalated, or None when the ticket closed meanwhile."""
-        with self.store.begin() as conn:
+        with self.metrics.stage("database"), self.store.begin() as conn:
             # Re-read with the ticket row locked: staff returning the conversation to the bot
             # at this moment either wait for this message or it goes to Rasa in ``handle``.
             ticket = self.handoff.open_ticket(conn, conversation_id, lock=True)

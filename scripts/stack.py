@@ -33,6 +33,8 @@ from urllib.parse import urlparse
 
 import httpx
 
+from scripts.postgres_budget import rasa_sql_pool
+
 ROOT = Path(__file__).resolve().parent.parent
 RASA_BIN = ROOT / ".venv-rasa" / "bin" / "rasa"
 APP_PYTHON = ROOT / ".venv" / "bin" / "python"
@@ -50,7 +52,6 @@ def free_port() -> int:
 
 #: How often (seconds) every Rasa asks the gateway whether another model release is live.
 MODEL_PULL_SECONDS = 2
-
 
 def rasa_endpoints(path: Path, action_url: str, database_url: str, redis_url: str, var_dir: Path) -> Path:
     """Write Rasa's endpoints.yml for this run: SQL tracker store, optional Redis lock store."""
@@ -184,7 +185,8 @@ class Stack:
                              "-p", str(self.rasa_port)],
                     # the live model release, pulled from the gateway and swapped in place
                     {"KARLSTAD_MODEL_URL": f"{self.gateway_url}/internal/rasa/model",
-                     "KARLSTAD_MODEL_PULL_SECONDS": str(MODEL_PULL_SECONDS)})
+                     "KARLSTAD_MODEL_PULL_SECONDS": str(MODEL_PULL_SECONDS),
+                     **rasa_sql_pool()})  # the tracker store's pool, sized for PostgreSQL
         self._spawn("gateway", [str(APP_PYTHON), "-m", "gateway"])
         self.wait_ready(timeout)
         if self.supervise:

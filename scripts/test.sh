@@ -14,9 +14,21 @@ if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null
     sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver >/dev/null
   fi
 fi
+if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1; then
+  echo "Installing Debian's prometheus for the metrics tests (a real Prometheus scrapes the gateway)..."
+  if [ "$(id -u)" = 0 ]; then
+    (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends prometheus) >/dev/null
+  else
+    sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends prometheus >/dev/null
+  fi
+fi
 if [ ! -f tests/widget/node_modules/axe-core/axe.min.js ]; then
   echo "Installing axe-core for the accessibility tests (npm ci)..."
   (cd tests/widget && npm ci --silent --no-audit --no-fund) || status=1
+fi
+if [ ! -f tests/oidc/node_modules/oidc-provider/package.json ]; then
+  echo "Installing oidc-provider for the single sign-on tests (npm ci)..."
+  (cd tests/oidc && npm ci --silent --no-audit --no-fund) || status=1
 fi
 echo "== Rasa environment: actions, bot components, NLU quality =="
 PYTHONPATH=. .venv-rasa/bin/python -m pytest -q -p no:cacheprovider tests/actions tests/bot tests/nlu || status=1
@@ -25,5 +37,5 @@ echo "== Type check (mypy --strict) =="
 echo "== Lint (ruff, see [tool.ruff] in pyproject.toml) =="
 make --no-print-directory lint || status=1
 echo "== App environment: repository, translation, gateway, end to end, browser =="
-PYTHONPATH=. .venv/bin/python -m pytest -q -p no:cacheprovider tests/test_repository.py tests/translation tests/gateway tests/e2e tests/deploy tests/widget || status=1
+PYTHONPATH=. .venv/bin/python -m pytest -q -p no:cacheprovider tests/test_repository.py tests/test_rasa_sql_pool.py tests/translation tests/gateway tests/e2e tests/deploy tests/widget || status=1
 exit $status

@@ -18,7 +18,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 
 from gateway.editor.content import ChangeContent
-from gateway.editor.tables import change_answers, change_examples, change_sets
+from gateway.editor.tables import change_answers, change_examples, change_sets, change_topics
 from gateway.errors import ConflictError, NotFoundError
 from gateway.staff_accounts import StaffUser
 from gateway.store import aware, utcnow
@@ -111,13 +111,20 @@ def set_answer(conn: Connection, change: ChangeSet, topic: str, fields: dict[str
     touch(conn, change.id)
 
 
+def add_new_topic(conn: Connection, change: ChangeSet, topic: str, fields: dict[str, object]) -> None:
+    conn.execute(insert(change_topics).values(change_set_id=change.id, topic=topic, fields=fields))
+    touch(conn, change.id)
+
+
 def content_of(conn: Connection, change_id: int) -> ChangeContent:
     examples = [(r.topic, r.language, r.text) for r in conn.execute(
         select(change_examples).where(change_examples.c.change_set_id == change_id)
         .order_by(change_examples.c.id))]
     answers = {r.topic: dict(r.fields) for r in conn.execute(
         select(change_answers).where(change_answers.c.change_set_id == change_id))}
-    return ChangeContent(examples=examples, answers=answers)
+    new_topics = {r.topic: dict(r.fields) for r in conn.execute(
+        select(change_topics).where(change_topics.c.change_set_id == change_id))}
+    return ChangeContent(examples=examples, answers=answers, new_topics=new_topics)
 
 
 def examples_of(conn: Connection, change_id: int) -> list[dict[str, str]]:

@@ -15,6 +15,7 @@ diff in the repository.
 """
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import json
 import re
@@ -26,6 +27,7 @@ from typing import Any
 
 import yaml
 
+from gateway.editor import new_topic
 from gateway.errors import ConflictError, GatewayError, NotFoundError
 from scripts.data_hash import INPUTS, input_files
 
@@ -47,6 +49,7 @@ class ChangeContent:
 
     examples: list[tuple[str, str, str]] = field(default_factory=list)  # topic, language, text
     answers: dict[str, dict[str, str]] = field(default_factory=dict)
+    new_topics: dict[str, dict[str, object]] = field(default_factory=dict)  # see tables.change_topics
 
 
 def topic_file(nlu_dir: Path, topic: str) -> Path:
@@ -165,9 +168,21 @@ def apply(nlu_dir: Path, change: ChangeContent) -> list[Path]:
     def current(path: Path) -> str:
         return written.get(path) or path.read_text(encoding="utf-8")
 
+    for topic, fields in change.new_topics.items():
+        path = new_topic.file_name(nlu_dir, topic)
+        if path.exists() or topic in topics(nlu_dir):
+            raise ContentError(f"Ämnet {topic} (eller filen {path.name}) finns redan; välj ett annat namn.")
+        raw = fields.get("examples")
+        written_examples = [(str(e[0]), str(e[1])) for e in raw if isinstance(e, list | tuple) and len(e) == 2] \
+            if isinstance(raw, list) else []
+        assigned = [(lang, text) for t, lang, text in change.examples if t == topic]
+        written[path] = new_topic.render(topic, {k: str(fields.get(k) or "") for k in new_topic.FIELDS},
+                                         assigned + written_examples, str(fields.get("author") or ""),
+                                         dt.date.fromisoformat(str(fields.get("checked"))))
     grouped: dict[tuple[str, str], list[str]] = {}
     for topic, language, example in change.examples:
-        grouped.setdefault((topic, language), []).append(example)
+        if topic not in change.new_topics:
+            grouped.setdefault((topic, language), []).append(example)
     for (topic, language), examples in grouped.items():
         path = topic_file(nlu_dir, topic)
         written[path] = add_examples(current(path), topic, language, examples)

@@ -3,8 +3,12 @@ validates the staged content, trains a candidate model and runs the release gate
 
     validate  python scripts/validate_data.py --nlu-dir <staging>/nlu_data   (state training)
     train     bash scripts/train.sh --root <staging> --finetune --base <live>  (state training)
-    gate      scripts/gate.py --model <new> --baseline <live> --extra <file> --json <out>
-                                                                              (state testing)
+    gate      scripts/gate.py --model <new> --baseline <live> --extra <file>
+                              --safety-net <file> --out <report>             (state testing)
+
+The safety-net file lists the gate's questions that the gateway's safety lexicon catches
+(gateway/safety_net.py): an acute message reaches a person when the model or the lexicon
+recognises it, and the gate judges that (scripts/gate.py).
 
 Each step is a subprocess (the gateway never imports Rasa); the commands come from the
 settings, so tests put small fakes there. The state lives in the database: a gateway that
@@ -25,12 +29,14 @@ from pathlib import Path
 import yaml
 
 from gateway.editor import changes
+from gateway.safety_net import write_net
 from gateway.settings import ROOT, Settings
 from gateway.store import Store
 
 logger = logging.getLogger(__name__)
 POLL_S = 5.0
 TAIL = 1500
+PARAPHRASES = ROOT / "tests" / "nlu" / "paraphrases.yml"
 
 
 @dataclass(frozen=True)
@@ -125,7 +131,7 @@ class JobRunner:
         logger.info("editor jobs: change %d: validate", change_id)
         validated = await run_step(
             [sys.executable, str(ROOT / "scripts" / "validate_data.py"), "--nlu-dir", str(staging / "nlu_data"),
-             "--paraphrases", str(ROOT / "tests" / "nlu" / "paraphrases.yml")], timeout)
+             "--paraphrases", str(PARAPHRASES)], timeout)
         if not validated.ok:
             errors = [line for line in validated.stdout.splitlines() if line.startswith("FEL:")]
             await self.store.run(self._fail, change_id, "Innehållet klarar inte kontrollen: " +
@@ -173,6 +179,8 @@ class JobRunner:
         extra.write_text(yaml.safe_dump(
             [{"text": text, "intent": topic, "lang": lang} for topic, lang, text in assigned],
             allow_unicode=True, sort_keys=False), encoding="utf-8")
+        net = staging / "safety_net.yml"
+        write_net([PARAPHRASES, extra], net)
         if not await self.store.run(lambda: self._move(change_id, "testing", model_file=str(model))):
             return None  # moved elsewhere meanwhile
         logger.info("editor jobs: change %d: gate", change_id)
@@ -180,6 +188,7 @@ class JobRunner:
         report.unlink(missing_ok=True)
         gated = await run_step([*self.settings.editor_gate_command, "--model", str(model),
                                 "--baseline", str(baseline or model), "--extra", str(extra),
+                                "--safety-net", str(net),
                                 self.settings.editor_gate_report_option, str(report)], timeout)
         figures: dict[str, object] | None = None
         if report.exists():

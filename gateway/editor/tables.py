@@ -53,6 +53,19 @@ change_answers = Table(
     UniqueConstraint("change_set_id", "topic", name="uq_editor_answer_topic"),
 )
 
+# A new topic started from the inbox: label, answer and source (new_topic.FIELDS), author,
+# checked date and the examples the editor wrote for it ("examples": [[language, text], ...]);
+# the inbox question itself is a row of change_examples like any assigned question.
+change_topics = Table(
+    "editor_change_topics",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("change_set_id", Integer, nullable=False),
+    Column("topic", String(128), nullable=False),
+    Column("fields", JSON, nullable=False),
+    UniqueConstraint("change_set_id", "topic", name="uq_editor_new_topic"),
+)
+
 inbox_handled = Table(
     "editor_inbox_handled",
     metadata,

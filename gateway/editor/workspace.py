@@ -15,7 +15,7 @@ from sqlalchemy import insert
 
 from gateway import audit_trail
 from gateway.catalogue import Catalogue
-from gateway.editor import changes, checks, content, inbox
+from gateway.editor import changes, checks, content, inbox, new_topic
 from gateway.editor.jobs import JobRunner, staging_dir
 from gateway.editor.registry import ReleaseRegistryPort, release_dict
 from gateway.editor.tables import inbox_handled
@@ -97,6 +97,37 @@ class EditorWorkspace:
             audit_trail.record(conn, user.username, "editor.assigned", str(draft.id), {"topic": topic})
         return {"change_set": draft.id, "topic": topic, "language": lang, "text": text}
 
+    def new_topic(self, item_id: str, topic: str, text: str, fields: dict[str, str],
+                  examples: list[tuple[str, str]], user: StaffUser) -> dict[str, object]:
+        """Start ``topic`` from an inbox question: ``text`` (edited) becomes its first example,
+        ``examples`` (language, text) the ones the editor wrote; every example passes the
+        same checks as an assigned one."""
+        item = self._item(item_id)
+        clean = new_topic.check_fields(topic, fields, content.topics(self.nlu_dir))
+        lang = item.language if item.language in ("sv", "en") else "sv"
+        existing = checks.existing_examples(self.nlu_dir)
+        seen: set[str] = set()
+        checked: list[tuple[str, str]] = []
+        for language, example in [(lang, text), *examples]:
+            example = checks.check_shape(example)
+            checks.check_personal_data(example)
+            checks.check_not_a_test_sentence(example, topic, self.eval_sets())
+            checks.check_not_a_duplicate(example, topic, existing)
+            if normalise(example) not in seen:
+                seen.add(normalise(example))
+                checked.append((language, example))
+        with self.store.begin() as conn:
+            draft = changes.open_draft(conn, user)
+            if topic in changes.content_of(conn, draft.id).new_topics:
+                raise ConflictError(f"Ämnet {topic} finns redan i ditt utkast. / {topic} is already in your draft.")
+            changes.add_new_topic(conn, draft, topic, {
+                **clean, "author": user.display_name, "checked": dt.date.today().isoformat(),
+                "examples": [list(e) for e in checked[1:]]})
+            changes.add_example(conn, draft, topic, checked[0][0], checked[0][1])
+            conn.execute(insert(inbox_handled).values(key=item.id, action="new_topic", by=user.id, at=utcnow()))
+            audit_trail.record(conn, user.username, "editor.new_topic", str(draft.id), {"topic": topic})
+        return {"change_set": draft.id, "topic": topic, "examples": len(checked)}
+
     def dismiss(self, item_id: str, why: str, user: StaffUser) -> None:
         item = self._item(item_id)
         with self.store.begin() as conn:
@@ -160,7 +191,9 @@ class EditorWorkspace:
         return {**change.summary(), "figures": change.figures, "data_hash": change.data_hash,
                 "base_hash": change.base_hash, "model_file": change.model_file,
                 "examples": [{"topic": t, "language": lang, "text": x} for t, lang, x in body.examples],
-                "answers": [{"topic": t, **f} for t, f in body.answers.items()], "diff": diff}
+                "answers": [{"topic": t, **f} for t, f in body.answers.items()],
+                "new_topics": [{"topic": t, "label_sv": f.get("label_sv"), "url": f.get("url")}
+                               for t, f in body.new_topics.items()], "diff": diff}
 
     def submit(self, change_id: int, user: StaffUser) -> dict[str, object]:
         with self.store.connect() as conn:
@@ -169,7 +202,7 @@ class EditorWorkspace:
         if change.author_id != user.id:
             raise ForbiddenError("Bara den som skrev ändringen kan skicka in den. / Only the author can submit.")
         changes.require_state(change, *changes.SUBMITTABLE)
-        if not body.examples and not body.answers:
+        if not body.examples and not body.answers and not body.new_topics:
             raise ConflictError("Ändringen är tom: lägg till ett exempel eller ändra ett svar först. / "
                                 "The change set is empty.")
         staging = staging_dir(self.settings, change_id)

@@ -1,5 +1,6 @@
 """The console's read models of the handoff queue: the open queue, recently closed tickets
-and everything shown for one ticket. Read only; the changes are in ``tickets``.
+and everything shown for one ticket, and the queue's figures for /metrics. Read only; the
+changes are in ``tickets``.
 
 The call-back details (name, number, preferred time) appear only in :func:`detail`, and
 only for the staff member who holds the ticket; summaries say that a call-back was asked for.
@@ -14,6 +15,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Select
 
 from gateway.errors import NotFoundError
+from gateway.handoff.reasons import PRIORITY_LABELS
 from gateway.handoff.tickets import OPEN_STATUSES, Ticket
 from gateway.jsontypes import obj, objects, text
 from gateway.staff_accounts import StaffUser
@@ -140,3 +142,22 @@ def detail(conn: Connection, ticket_id: str, now: datetime, viewer: StaffUser | 
             for h in history
         ],
     })
+
+
+def queue_figures(conn: Connection, now: datetime) -> tuple[dict[tuple[str, int], int], dict[int, float]]:
+    """The queue as /metrics reports it: open tickets by (status, priority), every combination
+    included, and by priority how long the longest-waiting unclaimed ticket (status
+    ``waiting``) has waited, in seconds since it was opened."""
+    counts = {(status, priority): 0 for status in OPEN_STATUSES for priority in PRIORITY_LABELS}
+    oldest: dict[int, float] = {}
+    rows = conn.execute(
+        select(handoff_tickets.c.status, handoff_tickets.c.priority, func.count(),
+               func.min(handoff_tickets.c.created_at))
+        .where(handoff_tickets.c.status.in_(OPEN_STATUSES))
+        .group_by(handoff_tickets.c.status, handoff_tickets.c.priority)
+    ).all()
+    for status, priority, count, first in rows:
+        counts[(str(status), int(priority))] = int(count)
+        if status == "waiting" and first is not None:
+            oldest[int(priority)] = max(0.0, (now - aware(first)).total_seconds())
+    return counts, oldest

@@ -98,7 +98,7 @@ async def create_conversation(
     request: Request, services: ServicesDep, body: CreateConversation | None = None
 ) -> ConversationCreated:
     client = request.client.host if request.client else "unknown"
-    wait = services.create_limiter.take(client)
+    wait = await services.create_limiter.take(client)
     if wait > 0:
         raise RateLimitedError(
             "Too many new conversations from this address. Wait a minute and try again.", retry_after_s=wait
@@ -131,7 +131,7 @@ async def send_message(
     # One read, under the conversation's lock: the token check and the turn use the same row.
     async with services.locks.get(conversation_id):
         fresh = await load_citizen_conversation(services, conversation_id, token)
-        wait = services.message_limiter.take(fresh.id)
+        wait = await services.message_limiter.take(fresh.id)
         if wait > 0:
             raise RateLimitedError(
                 "You are sending messages very fast. Wait a moment and try again.", retry_after_s=wait
@@ -160,7 +160,7 @@ def _transcript(services: Services, conversation_id: str) -> tuple[list[StoredMe
 @router.get("/conversations/{conversation_id}/messages", response_model=Transcript,
             responses=error_responses(401, 403, 404, 429))
 async def transcript(conversation: ConversationDep, services: ServicesDep) -> Transcript:
-    services.conversation_limits.check("transcript", conversation.id)
+    await services.conversation_limits.check("transcript", conversation.id)
     rows, status = await services.store.run(_transcript, services, conversation.id)
     return Transcript(
         conversation_id=conversation.id,
@@ -175,7 +175,7 @@ async def transcript(conversation: ConversationDep, services: ServicesDep) -> Tr
 async def set_language(
     body: SetLanguage, conversation: ConversationDep, services: ServicesDep
 ) -> LanguageOut:
-    services.conversation_limits.check("language", conversation.id)
+    await services.conversation_limits.check("language", conversation.id)
     _check_language(services, body.language)
     await services.store.run(services.turns.set_language, conversation.id, body.language)
     return _language(services, body.language)

@@ -52,6 +52,23 @@ class AssignBody(BaseModel):
     language: Literal["sv", "en"] | None = None
 
 
+class NewTopicBody(BaseModel):
+    """A new topic from an inbox question (gateway/editor/new_topic.py checks the rest)."""
+
+    model_config = ConfigDict(extra="forbid")
+    topic: str = Field(min_length=7, max_length=44, pattern=r"^faq/[a-z][a-z0-9_]+$")
+    text: str = Field(min_length=1, max_length=500)
+    label_sv: str = Field(min_length=2, max_length=60)
+    label_en: str = Field(min_length=2, max_length=60)
+    text_sv: str = Field(min_length=20, max_length=1500)
+    text_en: str = Field(min_length=20, max_length=1500)
+    title: str = Field(min_length=2, max_length=200)
+    url: str = Field(max_length=500, pattern=r"^https://karlstad\.se/\S+$")
+    owner: str = Field("", max_length=128)
+    examples_sv: list[str] = Field(default_factory=list, max_length=80)
+    examples_en: list[str] = Field(default_factory=list, max_length=80)
+
+
 class DismissBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     why: Literal["out_of_scope", "noise"]
@@ -128,6 +145,13 @@ async def quality(
 @router.post("/inbox/{item_id}/assign", status_code=201, responses=ERRORS)
 async def assign(item_id: ItemId, body: AssignBody, ws: WorkspaceDep, user: EditorDep) -> dict[str, object]:
     return await anyio.to_thread.run_sync(ws.assign, item_id, body.topic, body.text, body.language, user)
+
+
+@router.post("/inbox/{item_id}/new-topic", status_code=201, responses=ERRORS)
+async def new_topic(item_id: ItemId, body: NewTopicBody, ws: WorkspaceDep, user: EditorDep) -> dict[str, object]:
+    fields = body.model_dump(include={"label_sv", "label_en", "text_sv", "text_en", "title", "url", "owner"})
+    examples = [("sv", e) for e in body.examples_sv if e.strip()] + [("en", e) for e in body.examples_en if e.strip()]
+    return await anyio.to_thread.run_sync(ws.new_topic, item_id, body.topic, body.text, fields, examples, user)
 
 
 @router.post("/inbox/{item_id}/dismiss", responses=ERRORS)

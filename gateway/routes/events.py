@@ -139,7 +139,7 @@ async def events(
             )
     elif last_event_id:
         resume = event_id(last_event_id)  # not one of our ids: start from now (see above)
-    services.conversation_limits.check("events", conversation.id)
+    await services.conversation_limits.check("events", conversation.id)
     broker = services.broker
     logger.info("events: citizen stream opened conversation=%s after=%s", conversation.id, resume)
     return StreamingResponse(
@@ -175,7 +175,7 @@ async def request_callback(
         details["name"] = body.name.strip()
     if body.preferred_time and body.preferred_time.strip():
         details["preferred_time"] = body.preferred_time.strip()
-    services.conversation_limits.check("callback", conversation.id)
+    await services.conversation_limits.check("callback", conversation.id)
     notice = citizen_texts(services.translator, "callback_saved", conversation.language)
     fingerprint = hashlib.sha256(json.dumps(details, sort_keys=True).encode("utf-8")).hexdigest()
     async with services.locks.get(conversation.id):

@@ -22,7 +22,7 @@ async def readyz(services: ServicesDep) -> JSONResponse:
     ready = True
     try:
         status = await services.rasa.status()
-        checks["rasa"] = {"ok": True, "model_id": status.get("model_id")}
+        checks["rasa"] = {"ok": True, "model_id": status.get("model_id"), "replicas": status.get("replicas")}
     except RasaUnavailableError as exc:
         ready = False
         checks["rasa"] = {"ok": False, "error": str(exc)}

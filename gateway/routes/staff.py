@@ -24,12 +24,19 @@ from sqlalchemy.exc import IntegrityError
 from gateway import conversations, login_throttle, pubsub, staff_accounts, staff_sessions
 from gateway.conversations import StoredMessage
 from gateway.deps import ServicesDep
-from gateway.errors import ConflictError, GatewayError, NotFoundError, RateLimitedError
+from gateway.errors import (
+    ConflictError,
+    ForbiddenError,
+    GatewayError,
+    NotFoundError,
+    RateLimitedError,
+)
 from gateway.handoff import OUTCOMES, reasons, views
 from gateway.handoff_texts import citizen_texts, staff_reply_texts
 from gateway.routes.events import HEARTBEAT_S, STREAM_HEADERS, message_out, sse
 from gateway.schemas import EventStream, error_responses, event_stream_responses
 from gateway.services import Services
+from gateway.settings import Settings
 from gateway.staff_accounts import StaffUser
 from gateway.staff_schemas import (
     ActionResult,
@@ -39,15 +46,18 @@ from gateway.staff_schemas import (
     SessionOut,
     TicketDetail,
 )
-from gateway.staff_sessions import SESSION_COOKIE, require_staff
+from gateway.staff_sessions import SESSION_COOKIE, require_login, require_staff
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 STATIC = Path(__file__).resolve().parent.parent / "staff"
+SESSIONS_ENDED = "sessions_ended"  # a broker event: every session of one account has ended
 # The console: an ES module (console.js) with its imports, and the stylesheet.
 ASSETS = {
-    **{f"{name}.js": "text/javascript" for name in ("console", "state", "dom", "labels", "api", "ticket", "editor")},
+    **{f"{name}.js": "text/javascript"
+       for name in ("console", "state", "dom", "labels", "api", "ticket", "editor", "figures", "newtopic",
+                     "account")},
     "console.css": "text/css",
 }
 # Security headers (CSP, frame-ancestors 'none', nosniff, no-referrer, no-store) are set on
@@ -72,6 +82,11 @@ class LoginBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=256)
+    code: str | None = Field(None, max_length=16)  # the six digits of the second factor, when asked
+
+
+def secure_cookies(settings: Settings) -> bool:
+    return settings.environment == "production" or settings.public_url.startswith("https")
 
 
 class TextBody(BaseModel):
@@ -103,7 +118,7 @@ async def console_asset(asset: str) -> FileResponse:
 
 
 # ---- session --------------------------------------------------------------------------
-def _session_body(session: staff_sessions.Session) -> SessionOut:
+def session_body(session: staff_sessions.Session) -> SessionOut:
     return SessionOut.model_validate({
         "user": session.user.as_dict(),
         "csrf_token": session.csrf_token,
@@ -112,10 +127,12 @@ def _session_body(session: staff_sessions.Session) -> SessionOut:
         # The console's labels come from here (gateway.handoff.reasons), not from its own copy.
         "reasons": {r.code: {"label": r.label, "priority": r.priority} for r in reasons.REASONS},
         "priorities": {str(level): name for level, name in reasons.PRIORITY_LABELS.items()},
+        "login_method": session.method,
+        "needs_totp": session.needs_totp,
     })
 
 
-@api.post("/login", responses=error_responses(401, 413, 429))
+@api.post("/login", responses=error_responses(401, 403, 413, 429))
 async def login(body: LoginBody, request: Request, response: Response, services: ServicesDep) -> SessionOut:
     # Throttled before the password is hashed, keyed on the name as the lookup reads it.
     client = request.client.host if request.client else "unknown"
@@ -123,25 +140,29 @@ async def login(body: LoginBody, request: Request, response: Response, services:
     wait = services.login_throttle.begin(client, account)
     if wait > 0:
         raise RateLimitedError(login_throttle.refusal(wait), retry_after_s=wait)
-    session = await services.store.run(staff_sessions.login, services.store, body.username, body.password)
+    if not services.settings.staff_password_login:
+        raise ForbiddenError("Inloggning med lösenord är avstängd här. Logga in med kommunens konto.")
+    try:
+        session = await services.store.run(
+            staff_sessions.login, services.store, body.username, body.password, body.code)
+    except staff_sessions.TotpRequiredError:
+        services.login_throttle.asked_for_code(client, account)
+        raise
     services.login_throttle.succeeded(client, account)
-    secure = services.settings.environment == "production" or services.settings.public_url.startswith("https")
-    response.set_cookie(
-        SESSION_COOKIE, session.id, max_age=int(staff_sessions.SESSION_TTL.total_seconds()),
-        httponly=True, samesite="strict", secure=secure, path="/",
-    )
-    return _session_body(session)
+    staff_sessions.set_cookie(response, session, secure_cookies(services.settings))
+    return session_body(session)
 
 
 @api.get("/me", responses=error_responses(401))
-async def me(request: Request, _: Annotated[StaffUser, Depends(require_staff())]) -> SessionOut:
-    # Any role: the console shows each role its own views (the queue, the editors' workspace).
-    return _session_body(request.state.staff_session)
+async def me(request: Request, _: Annotated[StaffUser, Depends(require_login)]) -> SessionOut:
+    # Any role: the console shows each role its own views (the queue, the editors' workspace),
+    # or only the account page while a required second factor is not yet enrolled.
+    return session_body(request.state.staff_session)
 
 
 @api.post("/logout", responses=error_responses(401, 403))
 async def logout(request: Request, response: Response, services: ServicesDep,
-                 _: Annotated[StaffUser, Depends(require_staff())]) -> Ok:
+                 _: Annotated[StaffUser, Depends(require_login)]) -> Ok:
     await services.store.run(staff_sessions.logout, services.store, request.state.staff_session)
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
     return Ok(ok=True)
@@ -302,7 +323,8 @@ async def close(ticket_id: str, body: CloseBody, services: ServicesDep, user: St
 
 
 # ---- live updates ---------------------------------------------------------------------
-async def _staff_stream(services: Services, broker: pubsub.LocalBroker, session_id: str) -> AsyncIterator[str]:
+async def _staff_stream(services: Services, broker: pubsub.LocalBroker, session_id: str,
+                        user_id: str) -> AsyncIterator[str]:
     async with broker.subscribe("staff") as subscription:
         yield "retry: 2000\n\n" + sse("hello", {})
         while True:
@@ -315,6 +337,12 @@ async def _staff_stream(services: Services, broker: pubsub.LocalBroker, session_
                 yield ": keep-alive\n\n"
                 continue
             _, event = poke
+            if event.get("type") == SESSIONS_ENDED:
+                # An administrator deactivated the account (or reset it): this stream ends now.
+                if event.get("user_id") == user_id:
+                    yield sse("logged_out", {})
+                    return
+                continue
             yield sse(str(event.get("type", "update")), event)
 
 
@@ -322,7 +350,8 @@ async def _staff_stream(services: Services, broker: pubsub.LocalBroker, session_
 async def staff_events(request: Request, services: ServicesDep, _: StaffDep) -> StreamingResponse:
     broker = services.broker
     session: staff_sessions.Session = request.state.staff_session
-    return StreamingResponse(_staff_stream(services, broker, session.id), media_type="text/event-stream",
+    return StreamingResponse(_staff_stream(services, broker, session.id, session.user.id),
+                             media_type="text/event-stream",
                              headers=STREAM_HEADERS)
 
 

@@ -170,7 +170,7 @@ def _upsert_feedback(conn: Connection, conversation_id: str, basis_id: str, valu
 @citizen.post("/feedback", response_model=FeedbackOut, responses=error_responses(401, 403, 404, 429))
 async def give_feedback(body: FeedbackIn, conversation: ConversationDep, services: ServicesDep) -> FeedbackOut:
     """One vote per answer; voting again changes it."""
-    services.conversation_limits.check("feedback", conversation.id)
+    await services.conversation_limits.check("feedback", conversation.id)
     await services.store.run(_store_feedback, services, conversation.id, body)
     logger.info("feedback: conversation=%s value=%s", conversation.id, body.value)
     return FeedbackOut(basis_id=body.basis_id, value=body.value)

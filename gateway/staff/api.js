@@ -7,7 +7,7 @@ export const EVENTS_URL = API + "/events";
 export const hooks = { loggedOut: (message) => {} };
 
 export class ApiError extends Error {
-  constructor(status, message) { super(message); this.status = status; }
+  constructor(status, message, code) { super(message); this.status = status; this.code = code; }
 }
 
 export async function api(path, options) {
@@ -23,7 +23,7 @@ export async function api(path, options) {
   if (!response.ok) {
     const message = data && data.error ? data.error.message : `Något gick fel (${response.status}).`;
     if (response.status === 401 && path !== "/login") hooks.loggedOut("Du är utloggad. Logga in igen.");
-    throw new ApiError(response.status, message);
+    throw new ApiError(response.status, message, data && data.error ? data.error.code : "");
   }
   return data;
 }

@@ -6,6 +6,7 @@ import { STATUS, clock, language, minutes, priorityLabel, reasonLabel } from "./
 import { EVENTS_URL, api, hooks } from "./api.js";
 import { renderTicket, showTicketError } from "./ticket.js";
 import { startEditor, tablist } from "./editor.js";
+import { accountHooks, openAccount } from "./account.js";
 
 // Which views a role sees: the queue (staff), the editors' workspace (editor, publisher), both (admin).
 const QUEUE_ROLES = ["staff", "admin"];
@@ -20,6 +21,9 @@ function showLogin(message) {
   state.me = null;
   $("console-view").hidden = true;
   $("editor-view").hidden = true;
+  $("account-view").hidden = true;
+  $("code-field").hidden = true;
+  $("code").value = "";
   $("views").hidden = true;
   $("who").hidden = true;
   $("login-view").hidden = false;
@@ -35,9 +39,15 @@ function signedIn(session) {
   state.outcomes = session.outcomes || {};
   state.reasons = session.reasons || {};
   state.priorities = session.priorities || {};
+  state.needsTotp = Boolean(session.needs_totp);
   $("who-name").textContent = session.user.display_name;
   $("who").hidden = false;
   $("login-view").hidden = true;
+  $("account-view").hidden = true;
+  if (state.needsTotp) {
+    openAccount("Din roll kräver tvåstegsverifiering. Aktivera den här innan du fortsätter.");
+    return;
+  }
   const queue = QUEUE_ROLES.includes(session.user.role);
   const editor = EDITOR_ROLES.includes(session.user.role);
   $("views").hidden = !(queue && editor);
@@ -56,19 +66,49 @@ $("login-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const username = $("username").value.trim();
   const password = $("password").value;
+  const code = $("code-field").hidden ? "" : $("code").value.trim();
   if (!username || !password) {
     showLogin("Fyll i både användarnamn och lösenord.");
     return;
   }
   try {
-    const session = await api("/login", { method: "POST", body: { username, password } });
+    const session = await api("/login", { method: "POST", body: code ? { username, password, code } : { username, password } });
     $("password").value = "";
+    $("code").value = "";
     signedIn(session);
     announce(`Inloggad som ${session.user.display_name}.`);
   } catch (error) {
+    if (error.code === "totp_required" || (code && error.status === 401 && error.message.startsWith("Koden"))) {
+      const message = $("login-error");
+      message.hidden = false;
+      message.textContent = error.message;
+      $("code-field").hidden = false;
+      $("code").value = "";
+      $("code").focus();
+      return;
+    }
     showLogin(error.message);
   }
 });
+
+// How staff log in here: single sign-on with the municipal account and/or a password.
+let ssoMessages = {};
+async function loginOptions() {
+  try {
+    const options = await api("/login-options");
+    ssoMessages = options.sso_messages || {};
+    $("sso").hidden = !options.sso;
+    $("sso-login").textContent = options.sso_label;
+    $("sso-login").setAttribute("href", options.sso_url);
+    $("login-form").hidden = !options.password;
+  } catch (error) { /* the password form still works */ }
+}
+
+accountHooks.close = async () => {
+  try { signedIn(await api("/me")); } catch (error) { showLogin(error.message); }
+};
+accountHooks.enrolled = () => { state.needsTotp = false; $("account-close").hidden = false; };
+$("account-open").addEventListener("click", () => openAccount(""));
 
 $("logout").addEventListener("click", async () => {
   try { await api("/logout", { method: "POST" }); } catch (e) { /* already logged out */ }
@@ -218,9 +258,14 @@ $("canned").addEventListener("change", () => {
 
 // ---- start -----------------------------------------------------------------------------
 (async () => {
+  await loginOptions();
+  // Back from single sign-on with a refusal: /staff?sso=<code> (the message comes from the gateway).
+  const refused = new URLSearchParams(window.location.search).get("sso");
+  if (refused) window.history.replaceState(null, "", "/staff");
   try {
     signedIn(await api("/me"));
   } catch (error) {
-    showLogin(error.status === 401 ? "" : error.message);
+    const message = refused ? (ssoMessages[refused] || ssoMessages.invalid || "Inloggningen misslyckades.") : "";
+    showLogin(error.status === 401 ? message : error.message);
   }
 })();

@@ -4,6 +4,8 @@ import { state } from "./state.js";
 import { $, announce, el } from "./dom.js";
 import { clock, language } from "./labels.js";
 import { api } from "./api.js";
+import { figuresView } from "./figures.js";
+import { openNewTopic, setupNewTopic } from "./newtopic.js";
 
 const E = "/editor";
 const ed = { inbox: [], reasons: {}, topics: [], item: null, change: null, answers: [], answer: null, started: false };
@@ -77,6 +79,8 @@ function renderInbox() {
   $("inbox-rows").replaceChildren(...ed.inbox.map((item) => {
     const assign = el("button", { type: "button", text: "Lägg till som exempel", "aria-label": `Lägg till som exempel: ${item.text_sv}` });
     assign.addEventListener("click", () => openAssign(item));
+    const topic = el("button", { type: "button", text: "Nytt ämne", "aria-label": `Nytt ämne: ${item.text_sv}` });
+    topic.addEventListener("click", () => openNewTopic(item));
     const outOfScope = el("button", { type: "button", text: "Utanför uppdraget", "aria-label": `Utanför uppdraget: ${item.text_sv}` });
     outOfScope.addEventListener("click", () => dismiss(item, "out_of_scope"));
     const noise = el("button", { type: "button", text: "Släng", "aria-label": `Släng: ${item.text_sv}` });
@@ -89,7 +93,7 @@ function renderInbox() {
       el("td", { class: "num", text: String(item.count) }),
       el("td", { text: item.predicted_topic || "–" }),
       el("td", { class: "num", text: item.confidence === null ? "–" : `${Math.round(item.confidence * 100)} %` }),
-      el("td", { class: "row-actions" }, assign, outOfScope, noise));
+      el("td", { class: "row-actions" }, assign, topic, outOfScope, noise));
   }));
 }
 
@@ -97,6 +101,7 @@ function openAssign(item) {
   ed.item = item;
   const form = $("assign-form");
   form.hidden = false;
+  $("topic-form").hidden = true;
   const native = item.language === "sv" || item.language === "en";
   $("assign-text").value = native ? item.text : item.text_sv;
   $("assign-language").value = native ? item.language : "sv";
@@ -105,6 +110,7 @@ function openAssign(item) {
   $("assign-text").focus();
 }
 
+setupNewTopic(call, () => loadInbox());
 $("assign-cancel").addEventListener("click", () => { $("assign-form").hidden = true; ed.item = null; });
 $("assign-form").addEventListener("submit", async (event) => {
   event.preventDefault();
@@ -150,8 +156,9 @@ async function openChange(id) {
     ["Publicerad av", c.publisher || "–"], ["Commit", c.commit || "–"]];
   $("change-facts").replaceChildren(...facts.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", { text: v })]));
   $("change-examples").replaceChildren(...c.examples.map((x) => el("li", { lang: x.language, text: `${x.topic}: ${x.text}` })),
-    ...c.answers.map((a) => el("li", { text: `Svar ändrat: ${a.topic}` })));
-  $("change-figures").textContent = c.figures ? JSON.stringify(c.figures, null, 2) : "Inga siffror än.";
+    ...c.answers.map((a) => el("li", { text: `Svar ändrat: ${a.topic}` })),
+    ...(c.new_topics || []).map((t) => el("li", { text: `Nytt ämne: ${t.topic} (${t.label_sv}), källa ${t.url}` })));
+  $("change-figures").replaceChildren(...figuresView(c.figures));
   $("change-diff").textContent = c.diff || "Ingen skillnad att visa än (skicka in för att se den).";
   const mine = state.me && c.author_id === state.me.id;
   $("change-submit").hidden = !(mine && (c.state === "draft" || c.state === "failed"));

@@ -5,7 +5,7 @@
 2. the editor finds it in the inbox, assigns it to the right topic and submits the change set:
    the staged content is really trained (scripts/train.sh --root: the live model finetuned
    first, a full training when the gate refuses that) and passes the real release gate
-   (scripts/gate.py);
+   (scripts/gate.py, told by the gateway which acute questions its safety lexicon catches);
 3. the editor cannot publish her own change; a publisher (another person, another browser)
    publishes it while two citizens keep asking questions: not one turn fails;
 4. Rasa loads the new model in place; the same question now gets the topic's answer, and its
@@ -20,7 +20,6 @@ the editor guide's, nlu_data/README.md).
 """
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -40,14 +39,6 @@ from tests.widget.conftest import _chromium, axe_source  # noqa: F401 - fixture
 pytestmark = [
     pytest.mark.e2e,
     pytest.mark.browser,
-    # Opt-in for now (KARLSTAD_EDITOR_E2E=1): with the real release gate this flow does not
-    # reach "publish" today. Adding the one library example and retraining (finetuned, then
-    # fully) cost one acute paraphrase both times it was run (acute recall 97.8 % < 100 %),
-    # so the gate rightly refused the change set. It passed end to end (publish under load,
-    # 0 failed turns, new release named, rollback) only with a gate that approves everything,
-    # which this suite must not use. It also trains for ~13 minutes. See docs/nlu-eval.md.
-    pytest.mark.skipif(os.environ.get("KARLSTAD_EDITOR_E2E") != "1",
-                       reason="opt-in: KARLSTAD_EDITOR_E2E=1 (the real gate refuses today's candidate)"),
 ]
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -102,11 +93,15 @@ def stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
     running.start(timeout=400)
     try:
         for username, name, role in (("anna", "Anna Redaktör", "editor"), ("bo", "Bo Publicerare", "publisher")):
+            # A publisher needs a second factor: --totp enrols one and prints its secret.
             created = subprocess.run(
                 [sys.executable, "-m", "gateway.cli", "staff-user", "--username", username, "--display-name", name,
-                 "--role", role, "--password-stdin"],
+                 "--role", role, "--password-stdin", *(["--totp"] if role == "publisher" else [])],
                 input=PASSWORD + "\n", env=running._env(), cwd=ROOT, capture_output=True, text=True, timeout=60)
             assert created.returncode == 0, created.stderr
+            for line in created.stdout.splitlines():
+                if line.startswith("TOTP secret: "):
+                    TOTP_SECRETS[username] = line.split(": ", 1)[1]
         yield running
     finally:
         running.stop()
@@ -158,6 +153,22 @@ def by_id(driver: Any, element_id: str) -> Any:
     return driver.find_element(By.ID, element_id)
 
 
+TOTP_SECRETS: dict[str, str] = {}  # username -> the secret staff-user --totp printed
+_USED_STEPS: dict[str, int] = {}
+
+
+def next_code(username: str) -> str:
+    """A code of the account's app the gateway has not accepted yet (each is accepted once)."""
+    import pyotp
+
+    generator = pyotp.TOTP(TOTP_SECRETS[username])
+    step = max(generator.timecode(time.time()), _USED_STEPS.get(username, -1) + 1)
+    while step > generator.timecode(time.time()) + 1:
+        time.sleep(0.5)
+    _USED_STEPS[username] = step
+    return str(generator.generate_otp(step))
+
+
 def login(driver: Any, url: str, username: str) -> None:
     from selenium.webdriver.common.keys import Keys
 
@@ -165,12 +176,16 @@ def login(driver: Any, url: str, username: str) -> None:
     wait(lambda: by_id(driver, "login-view").is_displayed(), what="the login form")
     by_id(driver, "username").send_keys(username)
     by_id(driver, "password").send_keys(PASSWORD, Keys.ENTER)
+    if username in TOTP_SECRETS:
+        wait(lambda: by_id(driver, "code").is_displayed(), what="the code field")
+        by_id(driver, "code").send_keys(next_code(username), Keys.ENTER)
     wait(lambda: by_id(driver, "editor-view").is_displayed(), what=f"the editors' workspace for {username}")
 
 
 def api_session(url: str, username: str) -> httpx.Client:
     client = httpx.Client(base_url=url + "/staff/api", timeout=30)
-    response = client.post("/login", json={"username": username, "password": PASSWORD})
+    code = {"code": next_code(username)} if username in TOTP_SECRETS else {}
+    response = client.post("/login", json={"username": username, "password": PASSWORD, **code})
     assert response.status_code == 200, response.text
     client.headers["X-CSRF-Token"] = response.json()["csrf_token"]
     return client

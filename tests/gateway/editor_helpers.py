@@ -35,11 +35,22 @@ import json, sys
 from pathlib import Path
 args = dict(zip(sys.argv[1::2], sys.argv[2::2]))
 extra = Path(args["--extra"]).read_text(encoding="utf-8")
-Path({calls!r}).write_text(json.dumps({{"args": args, "extra": extra}}), encoding="utf-8")
+net = Path(args["--safety-net"]).read_text(encoding="utf-8")
+Path({calls!r}).write_text(json.dumps({{"args": args, "extra": extra, "net": net}}), encoding="utf-8")
 fail = Path({fail_marker!r}).exists()
-report = {{"passed": not fail, "paraphrases": {{"topic_accuracy": 0.97}}, "acute_recall": 1.0}}
+# The shape of scripts/gate.py's report (the figures here are made up).
+report = {{"passed": not fail, "paraphrases": 332, "faq_topic_accuracy": 0.9731, "acute_sensitive_recall": 0.9778,
+          "acute_reaches_person": 1.0, "acute_caught_only_by_safety_lexicon": ["jag vill inte finnas längre"],
+          "faq_false_handoff_rate": 0.0038, "extras": {{"total": 1, "correct": 1, "wrong": []}},
+          "baseline": {{"faq_topic_accuracy": {{"baseline": 0.9692, "model": 0.9731}},
+                       "acute_sensitive_recall": {{"baseline": 1.0, "model": 0.9778}},
+                       "faq_false_handoff_rate": {{"baseline": 0.0038, "model": 0.0038}},
+                       "topics_worse": [], "topics_better": [{{"topic": "faq/bibliotek", "baseline": "6/7",
+                                                              "model": "7/7", "change": 1}}]}},
+          "reasons": []}}
 if fail:
-    report["reasons"] = ["acute recall 0.9 < 1.0", "1 of 1 extra questions wrong"]
+    report["acute_reaches_person"] = 0.9778
+    report["reasons"] = ["acute messages reaching a person 97.8 % < 100 %", "1 of 1 extra questions wrong"]
 Path(args["--out"]).write_text(json.dumps(report), encoding="utf-8")
 sys.exit(1 if fail else 0)
 '''

@@ -3,7 +3,10 @@
 - ``served_gateway``: a real gateway (uvicorn on a free loopback port, in the test's event
   loop) with a MockTransport Rasa, for what needs real streaming (SSE) or several replicas.
 - ``SSEReader``: reads a Server-Sent Events stream and records when each event arrived.
-- ``make_staff`` / ``staff_login``: an account in the gateway's database and a logged-in client.
+- ``make_staff`` / ``staff_login``: an account in the gateway's database and a logged-in client
+  (admin and publisher accounts get a second factor, and the login gives its code when asked).
+- ``totp_code``: the next code an account's authenticator app would show that the gateway
+  has not accepted yet.
 """
 from __future__ import annotations
 
@@ -60,13 +63,42 @@ def settings_for(tmp_path: Path, **overrides: Any) -> Any:
 
 
 def make_staff(store: Any, username: str = "anna", display_name: str = "Anna", role: str = "staff") -> Any:
+    """An account; for roles that require a second factor (admin, publisher) one is enrolled."""
+    from gateway import staff_lifecycle, totp
     from gateway.staff_accounts import create_user
 
-    return create_user(store, username, display_name, role, PASSWORD)
+    user = create_user(store, username, display_name, role, PASSWORD)
+    if totp.required_for(role):
+        staff_lifecycle.enrol_totp_now(store, user.username, "test")
+    return user
+
+
+def totp_code(store: Any, username: str) -> str:
+    """The code of the first time step the gateway has not used yet for ``username`` (codes
+    are accepted one step either side of now, once each); waits for the next step if needed."""
+    import pyotp
+    from sqlalchemy import select
+
+    from gateway.store import staff_totp, staff_users
+
+    with store.connect() as conn:
+        row = conn.execute(select(staff_totp.c.secret, staff_totp.c.last_step)
+                           .join(staff_users, staff_users.c.id == staff_totp.c.user_id)
+                           .where(staff_users.c.username == username)).one()
+    generator = pyotp.TOTP(row.secret)
+    step = max(generator.timecode(time.time()), (row.last_step if row.last_step is not None else -1) + 1)
+    while step > generator.timecode(time.time()) + 1:
+        time.sleep(0.5)
+    return str(generator.generate_otp(step))
 
 
 async def staff_login(client: httpx.AsyncClient, username: str = "anna") -> dict[str, Any]:
     response = await client.post("/staff/api/login", json={"username": username, "password": PASSWORD})
+    if response.status_code == 401 and response.json()["error"]["code"] == "totp_required":
+        store = client.app.state.services.store  # type: ignore[attr-defined]
+        code = totp_code(store, username)
+        response = await client.post("/staff/api/login",
+                                     json={"username": username, "password": PASSWORD, "code": code})
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     client.headers["X-CSRF-Token"] = body["csrf_token"]

@@ -286,7 +286,10 @@ async def _no_decisions(p: Page) -> None:
         assert not NETWORK.search(path.read_text(encoding="utf-8")), f"{path.name} talks to the network"
     urls = {name for name in Settings.model_fields if name.endswith("_url")}
     # A new connection (a case system?) must be looked at against this claim before it is added here.
-    assert urls == {"public_url", "database_url", "redis_url", "rasa_url", "action_server_url"}, urls
+    # oidc_redirect_url: staff single sign-on with the municipality's identity provider (who a
+    # staff member is); it carries nothing about citizens and decides nothing about them.
+    assert urls == {"public_url", "database_url", "redis_url", "rasa_url", "action_server_url",
+                    "oidc_redirect_url"}, urls
 
 
 @check("models_table")
@@ -585,6 +588,10 @@ async def _training(p: Page) -> None:
     assert "editor_gate_command" in jobs and Settings().editor_gate_command[-1].endswith("scripts/gate.py")
     gate = (ROOT / "scripts" / "gate.py").read_text(encoding="utf-8")
     assert "acute" in gate and "--extra" in gate
+    # "alla frågor om akut fara går till en människa": 100 % of the acute questions must reach a
+    # person, through the model or the safety lexicon the gateway hands the gate.
+    scoring = (ROOT / "scripts" / "nlu_scoring.py").read_text(encoding="utf-8")
+    assert "SENSITIVE_RECALL_MIN = 1.0" in scoring and '"--safety-net", str(net)' in jobs
     workspace = (ROOT / "gateway" / "editor" / "workspace.py").read_text(encoding="utf-8")
     assert 'changes.require_state(change, "ready")' in workspace
 

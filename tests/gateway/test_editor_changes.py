@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import yaml
 from sqlalchemy import update
 
 from gateway.editor.tables import change_sets
@@ -56,7 +57,7 @@ async def test_submit_trains_gates_and_a_second_person_publishes(gateway_factory
         assert "+    - " + EXAMPLE in submitted.json()["diff"]
         ready = await wait_for_state(client, change_id, ("ready", "failed"))
         assert ready["state"] == "ready", ready.get("reason")
-        assert ready["figures"]["acute_recall"] == 1.0
+        assert ready["figures"]["acute_reaches_person"] == 1.0
 
         own = await client.post(f"{API}/changes/{change_id}/publish")  # an editor, and the author
         await login_as(client, "per", "publisher", "Per Publicerare")
@@ -81,6 +82,10 @@ async def test_submit_trains_gates_and_a_second_person_publishes(gateway_factory
     gate = json.loads(fake.gate_calls.read_text(encoding="utf-8"))
     assert EXAMPLE in gate["extra"] and "faq/bibliotek" in gate["extra"]
     assert Path(gate["args"]["--model"]).exists()
+    # The gate learns which of its acute questions the gateway's safety lexicon catches.
+    net = yaml.safe_load(gate["net"])
+    assert "I want to end my life" in net and "min man slog mig igår kväll" in net
+    assert not any("bibliotek" in text.lower() for text in net)
     body = published.json()
     assert body["state"] == "published" and body["publisher"] == "Per Publicerare"
     commit = body["commit"]
@@ -128,7 +133,7 @@ async def test_a_failing_gate_fails_the_change_with_its_reason(gateway_factory: 
         failed = await wait_for_state(client, change_id, ("ready", "failed"))
         await login_as(client, "per", "publisher")
         publish = await client.post(f"{API}/changes/{change_id}/publish")
-    assert failed["state"] == "failed" and "acute recall 0.9" in failed["reason"]
+    assert failed["state"] == "failed" and "acute messages reaching a person 97.8 %" in failed["reason"]
     assert publish.status_code in (409, 503)
 
 

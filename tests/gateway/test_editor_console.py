@@ -17,7 +17,7 @@ import pytest
 
 from tests.conftest import ARTIFACTS
 from tests.gateway.editor_helpers import FakeRegistry, fakes, missing_rasa
-from tests.gateway.staff_helpers import PASSWORD, make_staff, settings_for
+from tests.gateway.staff_helpers import PASSWORD, make_staff, settings_for, totp_code
 
 pytestmark = [pytest.mark.browser]
 AXE = Path(__file__).resolve().parents[1] / "widget" / "node_modules" / "axe-core" / "axe.min.js"
@@ -86,7 +86,9 @@ def wait(check: Callable[[], Any], timeout_s: float = 20, what: str = "") -> Any
     raise AssertionError(f"timed out waiting for {what or check}")
 
 
-def login(driver: Any, url: str, username: str) -> None:
+def login(driver: Any, url: str, username: str, store: Any = None) -> None:
+    """Log in with the form; a publisher (second factor enrolled by make_staff) types the code
+    from ``store``'s secret when the console asks for it."""
     from selenium.webdriver.common.by import By
 
     driver.delete_all_cookies()
@@ -95,6 +97,10 @@ def login(driver: Any, url: str, username: str) -> None:
     driver.find_element(By.ID, "username").send_keys(username)
     driver.find_element(By.ID, "password").send_keys(PASSWORD)
     driver.find_element(By.CSS_SELECTOR, "#login-form button[type=submit]").click()
+    if store is not None:
+        wait(lambda: driver.find_element(By.ID, "code").is_displayed(), what="the code field")
+        driver.find_element(By.ID, "code").send_keys(totp_code(store, username))
+        driver.find_element(By.CSS_SELECTOR, "#login-form button[type=submit]").click()
     wait(lambda: driver.find_element(By.ID, "editor-view").is_displayed(), what="editor view")
 
 
@@ -164,9 +170,18 @@ def test_editor_assigns_submits_and_a_publisher_publishes(served: tuple[str, Any
     wait(lambda: "Klar att publicera" in driver.find_element(By.ID, "change-title").text, 60, "ready")
     assert not driver.find_element(By.ID, "change-publish").is_displayed()  # not the author's to publish
     assert "+    - var lånar man saker utan att köpa dem" in driver.find_element(By.ID, "change-diff").text
+    # The gate's figures as a table the reviewer can read, the numbers in Swedish notation.
+    figures = driver.find_element(By.ID, "change-figures")
+    rows = {r.find_element(By.TAG_NAME, "th").text: r.text
+            for r in figures.find_elements(By.CSS_SELECTOR, "table.figures-table tbody tr")}
+    assert "97,3 %" in rows["Rätt ämne på testfrågorna (vanliga frågor)"]
+    assert "96,9 %" in rows["Rätt ämne på testfrågorna (vanliga frågor)"]  # the live model
+    assert "100,0 %" in rows["Akuta meddelanden som når en människa"]
+    assert "1 av 1" in rows["Frågor som redaktörerna har lagt till (måste bli rätt)"]
+    assert "jag vill inte finnas längre" in figures.text and "faq/bibliotek: 6/7 → 7/7" in figures.text
     axe_check(driver, "change set")
 
-    login(driver, url, "per")
+    login(driver, url, "per", services.store)
     driver.find_element(By.ID, "etab-changes").click()
     wait(lambda: driver.find_elements(By.CSS_SELECTOR, "#change-rows tr button"), what="change rows")[0].click()
     wait(lambda: driver.find_element(By.ID, "change-publish").is_displayed(), what="publish button")

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.gateway.served_app import production_server
-from tests.gateway.staff_helpers import PASSWORD, RasaRecorder, make_staff, settings_for
+from tests.gateway.staff_helpers import PASSWORD, RasaRecorder, make_staff, settings_for, totp_code
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
@@ -86,7 +86,9 @@ async def test_fuzzing_finds_no_server_error_and_no_schema_mismatch(tmp_path: Pa
             handoff = await client.post(f"/api/conversations/{cid}/messages", headers=auth,
                                         json={"text": "Jag vill prata med en människa"})
             assert handoff.json()["handoff"], handoff.text
-            login = await client.post("/staff/api/login", json={"username": "fuzz-staff", "password": PASSWORD})
+            code = await services.store.run(totp_code, services.store, "fuzz-staff")  # admin: second factor
+            login = await client.post("/staff/api/login",
+                                      json={"username": "fuzz-staff", "password": PASSWORD, "code": code})
             assert login.status_code == 200, login.text
             ticket_id = (await client.get("/staff/api/queue")).json()["open"][0]["id"]
         cookie = "; ".join(f"{k}={v}" for k, v in login.cookies.items())

@@ -8,7 +8,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from gate import compare  # noqa: E402
+from gate import add_safety_net, compare, verdict  # noqa: E402
 from nlu_scoring import paraphrase_figures, per_topic_accuracy, threshold_failures  # noqa: E402
 
 
@@ -46,3 +46,41 @@ def test_a_topic_worse_than_the_baseline_beyond_the_allowance_is_reported() -> N
     assert comparison["topics_worse"][0]["change"] == -2
     assert comparison["topics_beyond_allowed_drop"] == ["faq/bygglov"]
     assert compare(_figures(worse, "new"), _figures(GOOD, "old"), allowed_drop=2)["topics_beyond_allowed_drop"] == []
+
+
+def _netted(rows: list[dict[str, Any]], net: set[str], name: str) -> dict[str, Any]:
+    figures = _figures(rows, name)
+    add_safety_net(figures, rows, net)
+    figures["extras"] = {"total": 0, "correct": 0, "wrong": []}
+    return figures
+
+
+def test_an_acute_message_the_model_misses_passes_only_when_the_safety_lexicon_catches_it() -> None:
+    missed = _row("sensitive/suicide", "faq/vigsel")
+    rows = GOOD[:-1] + [missed]
+    baseline = _netted(GOOD, set(), "old")
+    caught = _netted(rows, {missed["text"]}, "new")
+    assert caught["acute_reaches_person"] == 1.0
+    assert caught["acute_caught_only_by_safety_lexicon"] == [missed["text"]]
+    assert verdict(caught, compare(caught, baseline, 1), allowed_drop=1) == []
+
+    nobody = _netted(rows, set(), "new")
+    reasons = verdict(nobody, compare(nobody, baseline, 1), allowed_drop=1)
+    assert any("reaching a person" in r and missed["text"] in r for r in reasons), reasons
+
+
+def test_the_model_may_not_lean_on_the_lexicon_for_more_than_the_allowed_drop() -> None:
+    missed = [_row("sensitive/suicide", "faq/vigsel")] * 2
+    rows = GOOD[:-2] + missed
+    figures = _netted(rows, {missed[0]["text"]}, "new")
+    reasons = verdict(figures, compare(figures, _netted(GOOD, set(), "old"), 1), allowed_drop=1)
+    assert "the model recognises 2 acute paraphrase(s) fewer than the baseline" in reasons
+
+
+def test_without_a_safety_net_the_model_alone_must_recognise_every_acute_message() -> None:
+    rows = GOOD[:-1] + [_row("sensitive/suicide", "faq/vigsel")]
+    figures = _figures(rows, "new")
+    figures["extras"] = {"total": 0, "correct": 0, "wrong": []}
+    reasons = verdict(figures, compare(figures, _figures(GOOD, "old"), 1), allowed_drop=1)
+    assert any(r.startswith("acute sensitive recall") for r in reasons)
+    assert "the model recognises 1 acute paraphrase(s) fewer than the baseline" in reasons
