@@ -6,11 +6,13 @@ loopback port. It is the same set of parts as deploy/compose.yml and deploy/k8s/
 the way scripts/stack.py starts ``make run``: the cluster *is* a ``Stack`` with more
 processes, so it shares its spawning, logs, ``respawn`` and the restarting ``Supervisor``.
 
-Pairing: ``GATEWAY_RASA_URL`` names one Rasa server, so gateway *i* talks to Rasa *i* (and
-Rasa *i* to action server *i*). HAProxy checks each gateway's ``/readyz``, which is 503
-while that gateway's Rasa, action server or database is down, so a failed Rasa replica
-takes its gateway out of rotation and the other pair answers. With ``rasa_replicas=1``
-every gateway uses Rasa 1 (the one-replica figure of ``make faults``).
+Every gateway is given every Rasa replica (``GATEWAY_RASA_URLS``; docs/replicas.md): a
+conversation goes to one replica by the hash of its id and fails over to the other while it
+is down. Rasa *i* calls action server *i*, which gateway *i* checks in ``/readyz``. HAProxy
+checks each gateway's ``/readyz`` and believes nothing a client says about its address: it
+sets X-Forwarded-For, and the gateways trust it from 127.0.0.1 only
+(``GATEWAY_TRUSTED_PROXIES``). With ``rasa_replicas=1`` every gateway uses Rasa 1 (the
+one-replica figure of ``make faults``).
 
     .venv/bin/python scripts/cluster.py [--port 8000] [--rasa-replicas 2]
 """
@@ -31,6 +33,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from scripts import datastores  # noqa: E402
+from scripts.postgres_budget import postgres_headroom, rasa_sql_pool  # noqa: E402
 from scripts.stack import (  # noqa: E402
     APP_PYTHON,
     MODEL_PULL_SECONDS,
@@ -111,15 +114,18 @@ class Cluster(Stack):
     def gateway_urls(self) -> list[str]:
         return [f"http://127.0.0.1:{p}" for p in self.ports.gateways]
 
-    def rasa_for(self, gateway: int) -> int:
-        """The Rasa replica (0-based) that gateway ``gateway`` talks to."""
-        return gateway if self.rasa_replicas > 1 else 0
+    def rasa_urls(self) -> list[str]:
+        return [f"http://127.0.0.1:{p}" for p in self.ports.rasa[: self.rasa_replicas]]
 
     def gateway_env(self, i: int) -> dict[str, str]:
-        rasa = self.rasa_for(i)
+        """Every gateway knows every Rasa replica (GATEWAY_RASA_URLS: a conversation goes to
+        one by the hash of its id, failing over when it is down) and believes X-Forwarded-For
+        from HAProxy on loopback only."""
         return {"GATEWAY_PORT": str(self.ports.gateways[i]),
-                "GATEWAY_RASA_URL": f"http://127.0.0.1:{self.ports.rasa[rasa]}",
-                "GATEWAY_ACTION_SERVER_URL": f"http://127.0.0.1:{self.ports.actions[rasa]}",
+                "GATEWAY_RASA_URLS": ",".join(self.rasa_urls()),
+                "GATEWAY_RASA_URL": self.rasa_urls()[0],
+                "GATEWAY_ACTION_SERVER_URL": f"http://127.0.0.1:{self.ports.actions[i]}",
+                "GATEWAY_TRUSTED_PROXIES": "127.0.0.1",
                 "GATEWAY_VAR_DIR": str(self.var_dir / f"gateway-{i + 1}")}
 
     def start(self, timeout: float = 300.0) -> None:
@@ -128,6 +134,8 @@ class Cluster(Stack):
         haproxy = require_haproxy()
         deadline = time.monotonic() + timeout
         if self.own_postgres:
+            # every pool fits in the cluster's PostgreSQL (raises PoolBudgetError otherwise)
+            postgres_headroom(datastores.MAX_CONNECTIONS, self.rasa_replicas, REPLICAS)
             pg_dir = self.var_dir / "postgres"
             datastores.init_postgres(pg_dir)
             self._spawn("postgres", datastores.postgres_command(pg_dir, self.ports.postgres))
@@ -147,7 +155,8 @@ class Cluster(Stack):
                                           "--endpoints", str(endpoints), "-i", "127.0.0.1",
                                           "-p", str(self.ports.rasa[i])],
                         {"KARLSTAD_MODEL_URL": f"http://127.0.0.1:{self.ports.gateways[i]}/internal/rasa/model",
-                         "KARLSTAD_MODEL_PULL_SECONDS": str(MODEL_PULL_SECONDS)})
+                         "KARLSTAD_MODEL_PULL_SECONDS": str(MODEL_PULL_SECONDS),
+                         **rasa_sql_pool()})  # the tracker store's pool, sized for PostgreSQL
         for i in range(REPLICAS):
             # One after the other: the first registers the model release in the shared database.
             self._spawn(f"gateway-{i + 1}", [str(APP_PYTHON), "-m", "gateway"], self.gateway_env(i))

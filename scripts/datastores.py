@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 
 DATABASE = "karlstad"
+#: PostgreSQL's connection limit in a cluster run (scripts/postgres_budget.py checks the pools fit)
+MAX_CONNECTIONS = 200
 
 
 class DatastoreError(RuntimeError):
@@ -66,7 +68,7 @@ def init_postgres(data_dir: Path) -> None:
         )
 
 
-def postgres_command(data_dir: Path, port: int, max_connections: int = 200) -> list[str]:
+def postgres_command(data_dir: Path, port: int, max_connections: int = MAX_CONNECTIONS) -> list[str]:
     """The PostgreSQL server in the foreground, on 127.0.0.1:``port``, its socket in its folder."""
     return [*_as_postgres(), str(postgres_bindir() / "postgres"), "-D", str(data_dir), "-p", str(port),
             "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={data_dir}",

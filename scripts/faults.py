@@ -121,14 +121,16 @@ async def throughput(cluster: Cluster, seconds: float, concurrency: int) -> tupl
 
 
 def repoint(cluster: Cluster, rasa_replicas: int) -> None:
-    """Point gateway 2 at Rasa 1 (one replica) or Rasa 2 (two) and restart it."""
+    """Give every gateway Rasa 1 only (one replica) or both, restarting them one at a time."""
     cluster.rasa_replicas = rasa_replicas
-    args, env = cluster.commands["gateway-2"]
-    cluster.commands["gateway-2"] = (args, {**env, **cluster.gateway_env(1)})
-    cluster.respawn("gateway-2")
-    wait_ok(f"{cluster.gateway_urls()[1]}/readyz", 120)
+    for i in range(len(cluster.ports.gateways)):
+        name = f"gateway-{i + 1}"
+        args, env = cluster.commands[name]
+        cluster.commands[name] = (args, {**env, **cluster.gateway_env(i)})
+        cluster.respawn(name)
+        wait_ok(f"{cluster.gateway_urls()[i]}/readyz", 120)
     wait_ok(f"{cluster.url}/readyz", 30)
-    time.sleep(3)  # HAProxy's checks see gateway 2 up again (rise 2 x 1 s)
+    time.sleep(3)  # HAProxy's checks see the last gateway up again (rise 2 x 1 s)
 
 
 def wait_ok(url: str, timeout: float) -> float:

@@ -101,7 +101,8 @@ def test_compose_uses_the_ports_of_make_cluster() -> None:
     for i in (1, 2):
         gateway = services[f"gateway-{i}"]["environment"]
         assert gateway["GATEWAY_PORT"] == str(ports.gateways[i - 1])
-        assert gateway["GATEWAY_RASA_URL"].endswith(f":{ports.rasa[i - 1]}")
+        assert gateway["GATEWAY_RASA_URLS"] == ",".join(f"http://127.0.0.1:{p}" for p in ports.rasa)
+        assert gateway["GATEWAY_TRUSTED_PROXIES"] == "127.0.0.1"
         assert gateway["GATEWAY_ACTION_SERVER_URL"].endswith(f":{ports.actions[i - 1]}")
         assert services["haproxy"]["environment"][f"GATEWAY_{i}_PORT"] == str(ports.gateways[i - 1])
     assert f"-p {ports.postgres}" in " ".join(services["postgres"]["command"])
