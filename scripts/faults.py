@@ -147,10 +147,13 @@ def wait_ok(url: str, timeout: float) -> float:
 
 def ready_url(cluster: Cluster, part: str) -> str:
     """Where to see that ``part`` works again after its start."""
+    index = int(part[-1]) - 1 if part[-1].isdigit() else 0
     if part.startswith("gateway-"):
-        return f"{cluster.gateway_urls()[int(part[-1]) - 1]}/readyz"
-    if part.startswith("rasa-") or part.startswith("actions-"):
-        return f"{cluster.gateway_urls()[int(part[-1]) - 1]}/readyz"  # its gateway checks both
+        return f"{cluster.gateway_urls()[index]}/readyz"
+    if part.startswith("rasa-"):
+        return f"http://127.0.0.1:{cluster.ports.rasa[index]}/"  # Rasa answers once its model is loaded
+    if part.startswith("actions-"):
+        return f"http://127.0.0.1:{cluster.ports.actions[index]}/health"
     return f"{cluster.url}/readyz"
 
 

@@ -5,7 +5,7 @@
 # Needs root, debootstrap and a running Docker engine (Debian's docker.io).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-tag=$(git rev-parse --short HEAD 2>/dev/null || echo dev)
+tag=$(git describe --always --dirty 2>/dev/null || echo dev)  # -dirty: built from uncommitted changes
 export DOCKER_BUILDKIT=0   # the classic builder: no buildx plugin, no registry look-ups
 step() { local name=$1 t0; shift; t0=$(date +%s); "$@"; echo "build: ${name} $(( $(date +%s) - t0 )) s" >&2; }
 mkdir -p var/images/wheels
