@@ -11,12 +11,14 @@ APP_VENV  := .venv
 export RASA_TELEMETRY_ENABLED := false
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup ready run test train validate eval eval-full gate bench models models-bundle models-import staff-user purge audit-verify typecheck lint clean print-pythons
+.PHONY: help setup ready run test train validate eval eval-full gate bench models models-bundle models-import staff-user purge audit-verify backup restore cluster faults images typecheck lint clean print-pythons
 
 help:
 	@echo "make run    - set up (first time), train if data changed, start everything, print URLs"
 	@echo "make test   - set up and run every test"
 	@echo "Also: validate, eval, eval-full, gate, bench, models, models-bundle, models-import, staff-user, purge, audit-verify, typecheck, lint, clean"
+	@echo "Also: backup, restore, cluster, faults, images"
+	@echo "(operations and deployment: docs/drift.md)"
 
 # ---- environments -------------------------------------------------------------------
 $(RASA_VENV)/.installed: requirements/rasa.lock
@@ -100,6 +102,28 @@ purge: setup
 
 audit-verify: setup
 	@$(APP_VENV)/bin/python -m gateway.cli audit-verify
+
+# PostgreSQL backup and restore (docs/drift.md). DATABASE_URL names the database.
+backup:
+	@scripts/backup.sh $(FILE)
+
+restore:
+	@test -n "$(FILE)" -a -n "$(TARGET)" || { echo "Name the dump and an empty database: make restore FILE=var/backups/x.dump TARGET=postgresql://..." >&2; exit 2; }
+	@scripts/restore.sh "$(FILE)" "$(TARGET)"
+
+# ---- deployment (docs/drift.md) -----------------------------------------------------------
+# The replicated stack on 127.0.0.1: 2 gateways behind HAProxy, 2 Rasa, 2 action servers,
+# its own PostgreSQL and Redis under var/cluster/.
+cluster: ready
+	@$(APP_VENV)/bin/python scripts/cluster.py $(ARGS)
+
+# Throughput with 1 vs 2 Rasa replicas and the fault runs, on a throwaway cluster (~10 min).
+faults: ready
+	@nice -n 10 $(APP_VENV)/bin/python scripts/faults.py $(ARGS)
+
+# Container images from Debian packages (debootstrap) and the pinned requirements.
+images:
+	@deploy/images/build.sh
 
 typecheck: setup
 	@$(APP_VENV)/bin/mypy --strict translation gateway

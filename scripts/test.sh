@@ -37,5 +37,5 @@ echo "== Type check (mypy --strict) =="
 echo "== Lint (ruff, see [tool.ruff] in pyproject.toml) =="
 make --no-print-directory lint || status=1
 echo "== App environment: repository, translation, gateway, end to end, browser =="
-PYTHONPATH=. .venv/bin/python -m pytest -q -p no:cacheprovider tests/test_repository.py tests/test_rasa_sql_pool.py tests/translation tests/gateway tests/e2e tests/widget || status=1
+PYTHONPATH=. .venv/bin/python -m pytest -q -p no:cacheprovider tests/test_repository.py tests/test_rasa_sql_pool.py tests/translation tests/gateway tests/e2e tests/deploy tests/widget || status=1
 exit $status
