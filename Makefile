@@ -11,13 +11,13 @@ APP_VENV  := .venv
 export RASA_TELEMETRY_ENABLED := false
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup ready run test train validate eval eval-full gate bench models models-bundle models-import staff-user purge audit-verify backup restore cluster faults images typecheck lint clean print-pythons
+.PHONY: help setup ready run test test-ops train validate eval eval-full gate bench models models-bundle models-import staff-user purge audit-verify backup restore cluster faults images typecheck lint clean print-pythons
 
 help:
 	@echo "make run    - set up (first time), train if data changed, start everything, print URLs"
 	@echo "make test   - set up and run every test"
 	@echo "Also: validate, eval, eval-full, gate, bench, models, models-bundle, models-import, staff-user, purge, audit-verify, typecheck, lint, clean"
-	@echo "Also: backup, restore, cluster, faults, images"
+	@echo "Also: test-ops, backup, restore, cluster, faults, images"
 	@echo "(operations and deployment: docs/drift.md)"
 
 # ---- environments -------------------------------------------------------------------
@@ -57,6 +57,13 @@ run: ready
 
 test: ready
 	@bash scripts/test.sh
+
+# The live operational runs (.ci/run runs them after make test, ~12 min): two model swaps under
+# load, the replicated cluster through HAProxy, the backup round trip, then the fault runs.
+test-ops: ready
+	@PYTHONPATH=. $(APP_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/e2e/test_model_swap.py \
+		tests/deploy/test_cluster.py tests/deploy/test_backup_restore.py
+	@$(MAKE) --no-print-directory faults ARGS="--skip-throughput"
 
 # ---- editors ------------------------------------------------------------------------
 validate: setup
