@@ -1,4 +1,5 @@
-"""What gateways share when there are several: conversation locks and rate limits.
+"""What gateways share when there are several: conversation locks, rate limits and the staff
+login throttle.
 
 Without ``REDIS_URL`` each gateway keeps them in its own process (one gateway: the
 development runner, the tests). With it they live in Redis, under a prefix derived from the
@@ -18,6 +19,11 @@ from gateway.conversation_locks import (
 )
 from gateway.settings import Settings
 from gateway.shared_limits import LimiterFactory, local_limiters, redis_limiters
+from gateway.shared_login_throttle import (
+    InProcessLoginThrottle,
+    LoginThrottlePort,
+    RedisLoginThrottle,
+)
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -31,6 +37,7 @@ def shared_prefix(database_url: str) -> str:
 class Coordination:
     locks: ConversationLocks
     limiters: LimiterFactory
+    login_throttle: LoginThrottlePort
     client: Redis | None = None
 
     @property
@@ -45,7 +52,7 @@ class Coordination:
 def coordination(settings: Settings) -> Coordination:
     """In-process locks and limits, or Redis ones when ``REDIS_URL`` is set."""
     if not settings.redis_url:
-        return Coordination(LocalConversationLocks(), local_limiters)
+        return Coordination(LocalConversationLocks(), local_limiters, InProcessLoginThrottle())
     import redis.asyncio as redis
 
     client = redis.from_url(settings.redis_url, socket_connect_timeout=3, socket_timeout=5,
@@ -53,4 +60,4 @@ def coordination(settings: Settings) -> Coordination:
     prefix = shared_prefix(settings.effective_database_url)
     locks = RedisConversationLocks(client, prefix, ttl_s=settings.conversation_lock_ttl_s,
                                    wait_s=settings.conversation_lock_wait_s)
-    return Coordination(locks, redis_limiters(client, prefix), client)
+    return Coordination(locks, redis_limiters(client, prefix), RedisLoginThrottle(client, prefix), client)

@@ -159,6 +159,7 @@ def create_app(
             message_limiter=shared.limiters("message", settings.rate_limit_per_minute, 60.0),
             create_limiter=shared.limiters("create", settings.create_rate_limit_per_minute, 60.0),
             conversation_limits=ConversationLimits(limiters=shared.limiters),
+            login_throttle=shared.login_throttle,
         )
         app.state.services = services
         pretranslation = _start_pretranslation(translator, catalogue)

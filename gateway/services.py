@@ -9,7 +9,6 @@ from gateway.catalogue import Catalogue
 from gateway.conversation_locks import ConversationLocks, LocalConversationLocks
 from gateway.editor.workspace import EditorWorkspace
 from gateway.handoff import HandoffQueue
-from gateway.login_throttle import LoginThrottle
 from gateway.metrics import GatewayMetrics
 from gateway.metrics_scrape import ScrapeReader
 from gateway.pubsub import LocalBroker
@@ -18,6 +17,7 @@ from gateway.ratelimit import ExpiringMap
 from gateway.releases import ReleaseRegistry
 from gateway.settings import Settings
 from gateway.shared_limits import ConversationLimits, LocalLimiter, RateLimiter
+from gateway.shared_login_throttle import InProcessLoginThrottle, LoginThrottlePort
 from gateway.store import Store
 from gateway.translation_port import TranslationPort
 from gateway.turn import TurnService
@@ -44,7 +44,7 @@ class Services:
     message_limiter: RateLimiter = field(default_factory=lambda: LocalLimiter(30))
     create_limiter: RateLimiter = field(default_factory=lambda: LocalLimiter(30))
     conversation_limits: ConversationLimits = field(default_factory=ConversationLimits)
-    login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    login_throttle: LoginThrottlePort = field(default_factory=InProcessLoginThrottle)
     # conversation id -> (ticket id, fingerprint of the call-back details) last saved, so a
     # repeated identical call-back request changes nothing and pokes nobody.
     recent_callbacks: ExpiringMap[tuple[str, str]] = field(default_factory=lambda: ExpiringMap(24 * 3600.0))

@@ -67,12 +67,12 @@ async def account(services: ServicesDep, user: LoginDep) -> AccountOut:
 async def change_password(body: PasswordBody, request: Request, services: ServicesDep, user: LoginDep) -> Ok:
     # The old password is a password guess like a login's: the same throttle.
     client = request.client.host if request.client else "unknown"
-    wait = services.login_throttle.begin(client, user.username)
+    wait = await services.login_throttle.begin(client, user.username)
     if wait > 0:
         raise RateLimitedError(login_throttle.refusal(wait), retry_after_s=wait)
     await services.store.run(staff_lifecycle.change_own_password, services.store, _session(request),
                              body.old_password, body.new_password)
-    services.login_throttle.succeeded(client, user.username)
+    await services.login_throttle.succeeded(client, user.username)
     return Ok(ok=True)
 
 

@@ -91,7 +91,9 @@ def secure_cookies(settings: Settings) -> bool:
 
 class TextBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    text: str = Field(min_length=1, max_length=2000)
+    # The pattern states in the schema what _text refuses: only spaces, or a NUL character.
+    text: str = Field(min_length=1, max_length=2000,
+                      json_schema_extra={"pattern": "^[^\\x00]*[^\\s\\x00][^\\x00]*$"})
 
     @field_validator("text")
     @classmethod
@@ -137,7 +139,7 @@ async def login(body: LoginBody, request: Request, response: Response, services:
     # Throttled before the password is hashed, keyed on the name as the lookup reads it.
     client = request.client.host if request.client else "unknown"
     account = staff_accounts.normalise_username(body.username)
-    wait = services.login_throttle.begin(client, account)
+    wait = await services.login_throttle.begin(client, account)
     if wait > 0:
         raise RateLimitedError(login_throttle.refusal(wait), retry_after_s=wait)
     if not services.settings.staff_password_login:
@@ -146,9 +148,9 @@ async def login(body: LoginBody, request: Request, response: Response, services:
         session = await services.store.run(
             staff_sessions.login, services.store, body.username, body.password, body.code)
     except staff_sessions.TotpRequiredError:
-        services.login_throttle.asked_for_code(client, account)
+        await services.login_throttle.asked_for_code(client, account)
         raise
-    services.login_throttle.succeeded(client, account)
+    await services.login_throttle.succeeded(client, account)
     staff_sessions.set_cookie(response, session, secure_cookies(services.settings))
     return session_body(session)
 

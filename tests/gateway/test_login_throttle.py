@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from gateway import staff_accounts
 from gateway.login_throttle import LoginThrottle
+from gateway.shared_login_throttle import InProcessLoginThrottle
 from gateway.store import audit_events
 from tests.gateway.staff_helpers import PASSWORD, make_staff
 
@@ -64,7 +65,8 @@ def clock() -> Clock:
 
 
 def throttled(client: httpx.AsyncClient, clock: Clock) -> None:
-    client.app.state.services.login_throttle = LoginThrottle(clock=clock)  # type: ignore[attr-defined]
+    client.app.state.services.login_throttle = InProcessLoginThrottle(  # type: ignore[attr-defined]
+        LoginThrottle(clock=clock))
 
 
 async def test_spelling_variants_of_one_name_share_one_budget_and_cost_no_argon2_when_throttled(

@@ -170,3 +170,25 @@ async def test_a_gateway_that_dies_holding_a_lock_blocks_the_conversation_only_u
             holder.wait()
     assert answered.status_code == 200, answered.text
     assert waited <= 1.0 + 0.5, waited  # the lease's ttl, and a little
+
+
+async def test_two_gateways_share_the_staff_login_throttle(
+    gateway_factory: Any, redis_url: str, postgres_url: str
+) -> None:
+    """Password guesses alternate between the gateways: the account's delay starts after five
+    failures in all (each gateway alone would have seen only three), and the address's cap of
+    20 failures counts both gateways' attempts."""
+    from tests.gateway.staff_helpers import make_staff
+
+    async with two_gateways(gateway_factory, SlowRasa(0), redis_url=redis_url,
+                            database_url=postgres_url) as (first, second):
+        make_staff(first.app.state.services.store, "anna", "Anna", "staff")  # type: ignore[attr-defined]
+        wrong = {"username": "anna", "password": "fel-lösenord-0123"}
+        codes = [(await gw.post("/staff/api/login", json=wrong)).status_code
+                 for gw in (first, second, first, second, first, second)]
+        assert codes == [401, 401, 401, 401, 401, 429], codes
+        refused = await first.post("/staff/api/login", json=wrong)
+        assert refused.status_code == 429 and "Vänta" in refused.json()["error"]["message"]
+        guesses = [(await gw.post("/staff/api/login", json={"username": f"gissning{n}", "password": "x" * 12}))
+                   .status_code for n, gw in zip(range(16), [first, second] * 8, strict=True)]
+    assert guesses == [401] * 15 + [429], guesses  # 5 + 15 failures from this address: the cap is 20
