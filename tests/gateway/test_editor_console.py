@@ -104,6 +104,23 @@ def login(driver: Any, url: str, username: str, store: Any = None) -> None:
     wait(lambda: driver.find_element(By.ID, "editor-view").is_displayed(), what="editor view")
 
 
+def click_in_first_row(driver: Any, rows: str, button: str, timeout_s: float = 20) -> None:
+    """Click ``button`` in the first of ``rows``; the table may still be re-rendered (a filter
+    applied) between finding the row and clicking, so a stale row is looked up again."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            driver.find_elements(By.CSS_SELECTOR, rows)[0].find_element(By.XPATH, button).click()
+            return
+        except (StaleElementReferenceException, IndexError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
 def axe_check(driver: Any, state: str) -> None:
     if not AXE.exists():
         pytest.fail(f"axe-core is missing ({AXE}): run `npm ci` in tests/widget.")
@@ -146,8 +163,7 @@ def test_editor_assigns_submits_and_a_publisher_publishes(served: tuple[str, Any
     axe_check(driver, "quality")
     quality[0].find_element(By.TAG_NAME, "button").click()
     wait(lambda: driver.find_element(By.ID, "etab-inbox").get_attribute("aria-selected") == "true", what="inbox tab")
-    rows = wait(lambda: driver.find_elements(By.CSS_SELECTOR, "#inbox-rows tr"), what="inbox rows again")
-    rows[0].find_element(By.XPATH, ".//button[starts-with(., 'Lägg till')]").click()
+    click_in_first_row(driver, "#inbox-rows tr", ".//button[starts-with(., 'Lägg till')]")
     text = driver.find_element(By.ID, "assign-text")
     assert driver.switch_to.active_element == text
     text.clear()
@@ -171,14 +187,16 @@ def test_editor_assigns_submits_and_a_publisher_publishes(served: tuple[str, Any
     assert not driver.find_element(By.ID, "change-publish").is_displayed()  # not the author's to publish
     assert "+    - var lånar man saker utan att köpa dem" in driver.find_element(By.ID, "change-diff").text
     # The gate's figures as a table the reviewer can read, the numbers in Swedish notation.
-    figures = driver.find_element(By.ID, "change-figures")
-    rows = {r.find_element(By.TAG_NAME, "th").text: r.text
-            for r in figures.find_elements(By.CSS_SELECTOR, "table.figures-table tbody tr")}
+    # Read in one script: the view may re-render once more (its last poll) while it is read.
+    rows = dict(driver.execute_script(
+        "return [...document.querySelectorAll('#change-figures table.figures-table tbody tr')]"
+        ".map((r) => [r.querySelector('th').innerText, r.innerText]);"))
+    shown = driver.execute_script("return document.getElementById('change-figures').innerText;")
     assert "97,3 %" in rows["Rätt ämne på testfrågorna (vanliga frågor)"]
     assert "96,9 %" in rows["Rätt ämne på testfrågorna (vanliga frågor)"]  # the live model
     assert "100,0 %" in rows["Akuta meddelanden som når en människa"]
     assert "1 av 1" in rows["Frågor som redaktörerna har lagt till (måste bli rätt)"]
-    assert "jag vill inte finnas längre" in figures.text and "faq/bibliotek: 6/7 → 7/7" in figures.text
+    assert "jag vill inte finnas längre" in shown and "faq/bibliotek: 6/7 → 7/7" in shown
     axe_check(driver, "change set")
 
     login(driver, url, "per", services.store)
