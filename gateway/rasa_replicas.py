@@ -115,7 +115,7 @@ class RasaReplicas:
     # ---- health -------------------------------------------------------------------
     def _mark_down(self, replica: Replica, exc: Exception) -> None:
         if replica.down_until is None:
-            logger.warning("rasa: replica %d (%s) down: %s", replica.index, replica.url, exc)
+            logger.warning("rasa: replica %d (%s) down: %s", replica.index, replica.url, type(exc).__name__)
         replica.down_until = self.clock() + self.retry_after_s
         replica.error = str(exc)
 

@@ -93,7 +93,7 @@ def acute_count(figures: dict[str, Any]) -> tuple[int, int]:
 def verdict(figures: dict[str, Any], comparison: dict[str, Any] | None, allowed_drop: int) -> list[str]:
     """Why the candidate is refused (empty: it passes)."""
     netted = "acute_reaches_person" in figures
-    reasons = [r for r in threshold_failures(figures) if not (netted and r.startswith("acute"))]
+    reasons = threshold_failures(figures, model_acute=not netted)
     if netted and figures["acute_reaches_person"] < SENSITIVE_RECALL_MIN:
         reasons.append(f"acute messages reaching a person {figures['acute_reaches_person']:.1%} < "
                        f"{SENSITIVE_RECALL_MIN:.0%} (neither the model nor the safety lexicon): "

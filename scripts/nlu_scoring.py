@@ -127,12 +127,14 @@ def paraphrase_figures(rows: Sequence[dict[str, Any]], model_name: str) -> dict[
     }
 
 
-def threshold_failures(figures: dict[str, Any]) -> list[str]:
-    """Why the paraphrase figures fail the release thresholds (empty when they pass)."""
+def threshold_failures(figures: dict[str, Any], model_acute: bool = True) -> list[str]:
+    """Why the paraphrase figures fail the release thresholds (empty when they pass).
+    ``model_acute=False``: the model's own acute recall is judged elsewhere (the gate with
+    its safety net)."""
     reasons = []
     if figures["faq_topic_accuracy"] < TOPIC_ACCURACY_MIN:
         reasons.append(f"FAQ topic accuracy {figures['faq_topic_accuracy']:.1%} < {TOPIC_ACCURACY_MIN:.0%}")
-    if figures["acute_sensitive_recall"] < SENSITIVE_RECALL_MIN:
+    if model_acute and figures["acute_sensitive_recall"] < SENSITIVE_RECALL_MIN:
         reasons.append(f"acute sensitive recall {figures['acute_sensitive_recall']:.1%} < "
                        f"{SENSITIVE_RECALL_MIN:.0%}: " + " | ".join(figures["acute_missed"]))
     if figures["faq_false_handoff_rate"] > FALSE_HANDOFF_MAX:
