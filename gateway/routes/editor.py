@@ -45,6 +45,7 @@ WorkspaceDep = Annotated[EditorWorkspace, Depends(workspace)]
 
 
 # ---- bodies ---------------------------------------------------------------------------
+URL_PATTERN = r"^https://karlstad\.se/[!#-&(-;=?-~]*$"
 class AssignBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     topic: str = Field(min_length=5, max_length=128, pattern=r"^faq/[a-z0-9_]+$")
@@ -63,7 +64,9 @@ class NewTopicBody(BaseModel):
     text_sv: str = Field(min_length=20, max_length=1500)
     text_en: str = Field(min_length=20, max_length=1500)
     title: str = Field(min_length=2, max_length=200)
-    url: str = Field(max_length=500, pattern=r"^https://karlstad\.se/\S+$")
+    # Printable ASCII without quotes or angle brackets: the same set in Python's and in the
+    # schema's (ECMAScript) regular expressions, which disagree on what \S excludes.
+    url: str = Field(min_length=21, max_length=500, pattern=URL_PATTERN)  # a page, not the bare site
     owner: str = Field("", max_length=128)
     examples_sv: list[str] = Field(default_factory=list, max_length=80)
     examples_en: list[str] = Field(default_factory=list, max_length=80)
@@ -79,7 +82,7 @@ class AnswerBody(BaseModel):
     topic: str = Field(min_length=5, max_length=128, pattern=r"^faq/[a-z0-9_]+$")
     text_sv: str | None = Field(None, min_length=1, max_length=3000)
     text_en: str | None = Field(None, min_length=1, max_length=3000)
-    url: str | None = Field(None, max_length=500, pattern=r"^https://karlstad\.se/\S*$")
+    url: str | None = Field(None, max_length=500, pattern=URL_PATTERN)
     owner: str | None = Field(None, max_length=200)
     checked: dt.date | None = None
 
