@@ -258,7 +258,7 @@ def _start_editor(services: Services) -> EditorWorkspace:
 
     runner = JobRunner(services.store, services.settings, live_model)
     runner.start()
-    return EditorWorkspace(services.store, services.settings, runner, registry)
+    return EditorWorkspace(services.store, services.settings, runner, registry, locks=services.locks)
 
 
 def _start_pretranslation(translator: TranslationPort, catalogue: Catalogue) -> threading.Thread | None:

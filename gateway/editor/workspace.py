@@ -8,13 +8,15 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from dataclasses import dataclass
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import insert
 
 from gateway import audit_trail
 from gateway.catalogue import Catalogue
+from gateway.conversation_locks import ConversationLocks, LocalConversationLocks
 from gateway.editor import changes, checks, content, inbox, new_topic
 from gateway.editor.jobs import JobRunner, staging_dir
 from gateway.editor.registry import ReleaseRegistryPort, release_dict
@@ -27,6 +29,7 @@ from scripts.data_hash import training_data_hash
 from scripts.text_similarity import normalise
 
 logger = logging.getLogger(__name__)
+PUBLISH_LOCK = "editor:publish"  # a lock name no conversation id can take (those are hex)
 REVIEW_MAX_AGE_DAYS = 365  # as scripts/validate_data.py: an answer checked longer ago is due
 
 
@@ -36,10 +39,17 @@ class EditorWorkspace:
     settings: Settings
     runner: JobRunner
     registry: ReleaseRegistryPort | None = None
+    # Publishing and rollback commit to the content and switch the live release: one at a time
+    # across every gateway of the deployment (the conversation locks' Redis lease when REDIS_URL
+    # is set, else a lock in this process). The state check under it then sees a change set that
+    # another gateway has just published as published.
+    locks: ConversationLocks = field(default_factory=LocalConversationLocks)
 
     def __post_init__(self) -> None:
         self._eval_sets: list[checks.TestSentence] | None = None
-        self.publish_lock = asyncio.Lock()  # one git commit at a time in this gateway
+
+    def publish_lock(self) -> AbstractAsyncContextManager[object]:
+        return self.locks.get(PUBLISH_LOCK)
 
     @property
     def root(self) -> Path:
@@ -226,7 +236,7 @@ class EditorWorkspace:
         if not user.has_role("publisher"):
             raise ForbiddenError("Bara en publicerare kan publicera. / Only a publisher can publish.")
         registry = self._registry()
-        async with self.publish_lock:
+        async with self.publish_lock():
             with self.store.connect() as conn:
                 change = changes.get(conn, change_id)
             if change.author_id == user.id:
@@ -280,7 +290,7 @@ class EditorWorkspace:
         target = next((r for r in await registry.history() if r.id == release_id), None)
         if target is None:
             raise NotFoundError(f"Release {release_id} finns inte. / Release {release_id} does not exist.")
-        async with self.publish_lock:
+        async with self.publish_lock():
             commit = None
             if target.commit:
                 message = (f"Innehåll: återställt till release {release_id}\n\n"

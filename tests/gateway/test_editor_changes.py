@@ -5,11 +5,13 @@ git commit in a temporary clone of the content and makes it live through the rel
 registry (a fake with its interface); rollback restores the earlier content."""
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from sqlalchemy import update
 
@@ -214,6 +216,39 @@ async def test_the_workspace_runs_on_postgresql(gateway_factory: Any, tmp_path: 
         inbox_items = (await client.get(f"{API}/inbox")).json()["items"]
     assert done["state"] == "ready", done.get("reason")
     assert inbox_items == []  # both wordings were one item, and it was assigned
+
+
+@pytest.mark.redis
+@pytest.mark.postgres
+async def test_two_gateways_publish_a_change_set_once(
+    gateway_factory: Any, tmp_path: Path, redis_url: str, postgres_url: str
+) -> None:
+    """Two publishers press Publicera on the same change set at the same moment, each through
+    another gateway behind the load balancer (one PostgreSQL, one Redis, one content checkout):
+    one publishes, the other is told it is already published; one commit, one release."""
+    fake = fakes(tmp_path)
+    registry = FakeRegistry()
+    first_commit = git(fake.root, "rev-parse", "HEAD")
+    shared = {"redis_url": redis_url, "database_url": postgres_url, **fake.settings()}
+    async with gateway_factory(missing_rasa, **shared) as one, gateway_factory(missing_rasa, **shared) as two:
+        services_of(one).editor.registry = registry
+        services_of(two).editor.registry = registry
+        change_id = await assigned_draft(one)
+        await one.post(f"{API}/changes/{change_id}/submit")
+        assert (await wait_for_state(one, change_id, ("ready", "failed")))["state"] == "ready"
+        await login_as(one, "per", "publisher", "Per Publicerare")
+        await login_as(two, "pia", "publisher", "Pia Publicerare")
+        answers = await asyncio.gather(one.post(f"{API}/changes/{change_id}/publish"),
+                                       two.post(f"{API}/changes/{change_id}/publish"))
+        detail = (await two.get(f"{API}/changes/{change_id}")).json()
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses == [200, 409], [a.text for a in answers]
+    refused = next(a for a in answers if a.status_code == 409).json()["error"]["message"]
+    assert "publicerad" in refused.lower() and "published" in refused
+    commits = git(fake.root, "rev-list", f"{first_commit}..HEAD").split()
+    assert len(commits) == 1 and detail["state"] == "published" and detail["commit"] == commits[0]
+    assert [c[0] for c in registry.calls] == ["activate"] and len(registry.releases) == 1
+    assert git(fake.root, "status", "--porcelain") == ""
 
 
 async def test_a_finetuned_model_the_gate_refuses_is_trained_fully_and_gated_again(
