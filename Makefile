@@ -11,13 +11,13 @@ APP_VENV  := .venv
 export RASA_TELEMETRY_ENABLED := false
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup ready run test test-ops train validate eval eval-full gate bench models models-bundle models-import staff-user purge audit-verify backup restore cluster faults images typecheck lint clean print-pythons
+.PHONY: help setup ready run test test-ops train validate eval eval-full gate bench models models-bundle models-import staff-user purge audit-verify backup restore cluster faults images compose compose-down compose-smoke typecheck lint clean print-pythons
 
 help:
 	@echo "make run    - set up (first time), train if data changed, start everything, print URLs"
 	@echo "make test   - set up and run every test"
 	@echo "Also: validate, eval, eval-full, gate, bench, models, models-bundle, models-import, staff-user, purge, audit-verify, typecheck, lint, clean"
-	@echo "Also: test-ops, backup, restore, cluster, faults, images"
+	@echo "Also: test-ops, backup, restore, cluster, faults, images, compose, compose-down, compose-smoke"
 	@echo "(operations and deployment: docs/drift.md)"
 
 # ---- environments -------------------------------------------------------------------
@@ -66,6 +66,7 @@ test-ops: ready
 	@PYTHONPATH=. $(APP_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/e2e/test_model_swap.py \
 		tests/deploy/test_cluster.py tests/deploy/test_backup_restore.py
 	@$(MAKE) --no-print-directory faults ARGS="--skip-throughput"
+	@$(MAKE) --no-print-directory compose-smoke
 
 # ---- editors ------------------------------------------------------------------------
 validate: setup
@@ -132,7 +133,19 @@ faults: ready
 
 # Container images from Debian packages (debootstrap) and the pinned requirements.
 images:
-	@deploy/images/build.sh
+	@deploy/engine.sh && deploy/images/build.sh
+
+# The replicated stack in containers on 127.0.0.1 (docs/drift.md): a Docker engine (installed
+# and started when missing), the images, a trained model, then compose up; it keeps running.
+compose: ready images
+	@KEEP=1 deploy/compose-smoke.sh
+
+compose-down:
+	@docker-compose -p karlstad -f deploy/compose.yml down
+
+# The same from nothing to an answer through HAProxy, then down again (make test-ops runs it).
+compose-smoke: ready images
+	@deploy/compose-smoke.sh
 
 typecheck: setup
 	@$(APP_VENV)/bin/mypy --strict translation gateway
