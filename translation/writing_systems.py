@@ -9,6 +9,7 @@ default); `ScriptGuess.decisive` says whether the letters settled it.
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -135,10 +136,15 @@ _CYRILLIC_FOREIGN: dict[str, frozenset[str]] = {
     "ru": frozenset("ђјљњћџєіїґ"),
     "uk": frozenset("ђјљњћџыэъё"),
 }
-_CYRILLIC_MARKERS: dict[str, tuple[frozenset[str], float]] = {
-    "ru": (frozenset("яюьйщыэъё"), 0.087),
-    "uk": (frozenset("іїєґ"), 0.073),
-    "sr": (frozenset("ђјљњћџ"), 0.062),
+#: Letters each language usually writes, with their share of its letters, widest set first:
+#: a message with none of a set is less likely in that language by n * -ln(1 - share). Russian
+#: shares я ю ь й щ with Ukrainian, so a message that has them but none of the letters only
+#: Russian writes (ы э ъ ё, about 2.3 % of its letters) still counts against Russian, as one
+#: without і ї є ґ counts against Ukrainian.
+_CYRILLIC_MARKERS: dict[str, tuple[tuple[frozenset[str], float], ...]] = {
+    "ru": ((frozenset("яюьйщыэъё"), 0.087), (frozenset("ыэъё"), 0.023)),
+    "uk": ((frozenset("іїєґ"), 0.073),),
+    "sr": ((frozenset("ђјљњћџ"), 0.062),),
 }
 _CYRILLIC_WORDS: dict[str, frozenset[str]] = {
     "uk": frozenset((
@@ -266,9 +272,11 @@ def route_cyrillic(text: str, current: str | None = None) -> ScriptGuess:
     # Each language writes some letters often (about 6-8 % of all letters): a message that
     # has none of them is that much less likely to be in it (n * -ln(1 - share), capped).
     letters = sum(1 for ch in lowered if ch.isalpha())
-    for lang, (markers, rate) in _CYRILLIC_MARKERS.items():
-        if not any(ch in markers for ch in lowered):
-            scores[lang] -= min(3.0, rate * letters)
+    for lang, tiers in _CYRILLIC_MARKERS.items():
+        for markers, rate in tiers:
+            if not any(ch in markers for ch in lowered):
+                scores[lang] -= min(3.0, -math.log(1.0 - rate) * letters)
+                break
     for lang, share in _list_shares(tokens, ("ru", "uk", "sr"), _CYRILLIC_WORDS).items():
         scores[lang] += 2.0 * share
     return _pick(scores, "ru", current, ("ru", "uk", "sr"), margin=1.0)
