@@ -303,3 +303,19 @@ def zipf_index(codes: tuple[str, ...]) -> Mapping[str, Mapping[str, float]]:
         for word, zipf in listed.items():
             index.setdefault(word, {})[code] = zipf
     return index
+
+
+#: Spelling dictionaries (one word a line, ``langdata/<code>_dict.txt``): whether a word is
+#: spelled as a language spells it, for languages with no frequency list (Amharic:
+#: Debian's aspell-am). Evidence beside the frequent-word lists, read on first use.
+DICTIONARY_FILES: Mapping[str, str] = {"am": "am_dict"}
+
+
+@functools.cache
+def spelling_dictionary(code: str) -> frozenset[str]:
+    """The words of `code`'s spelling dictionary (empty when it has none)."""
+    stem = DICTIONARY_FILES.get(code)
+    if stem is None:
+        return frozenset()
+    lines = (LANGDATA / f"{stem}.txt").read_text(encoding="utf-8").splitlines()
+    return frozenset(line for line in lines if line and not line.startswith("#"))
