@@ -275,7 +275,8 @@ LANGDATA = Path(__file__).with_name("langdata")
 LIST_FILES: Mapping[str, str] = {
     "sv": "sv", "en": "en", "de": "de", "da": "da", "no": "nb", "fi": "fi", "pl": "pl",
     "tr": "tr", "es": "es", "sh": "sh", "nl": "nl", "fr": "fr", "kmr": "kmr",
-    "ru": "ru", "uk": "uk", "sr": "sr", "am": "am", "ti": "ti",
+    "ru": "ru", "uk": "uk", "sr": "sr", "am": "am", "ti": "ti", "ar": "ar", "fa": "fa", "ps": "ps",
+    "so": "so",
 }
 #: Zipf frequency given to a hand-written word (about "very common").
 HAND_ZIPF = 5.0

@@ -118,7 +118,7 @@ _ARABIC_WORDS: dict[str, frozenset[str]] = {
     ).split()),
     "ps": frozenset((
         "د په کې ته سره دی ده زه زما ستاسو څنګه چېرته کله مننه شته هم یو لري کوي غواړم "
-        "ولې"
+        "ولې چې څخه دي یې دې دغه کوم زیات شو شول وو ورته"
     ).split()),
     "ku": frozenset("لە بە بۆ چۆن کوێ کەی سوپاس تۆ ئەو هەیە نییە".split()),
     "ur": frozenset("ہے میں کیا کے آپ".split()),
@@ -235,10 +235,27 @@ def _pick(
     return ScriptGuess(code, False, dict(scores), close)
 
 
+#: Arabic-script languages with frequency-ranked word lists (`lexicon.zipf_index`): Arabic and
+#: Persian from wordfreq, Pashto from pashto-stopwords; Sorani and Urdu have hand-written words.
+_ARABIC_LISTED = ("ar", "fa", "ps")
+_PERSIAN_YEH = "\u06cc"  # ی, the only yeh Persian writes
+_ARABIC_YEH = "\u064a"  # ي, Arabic's yeh; Pashto writes both (ي for -i: کوي, لري, ښوونځي)
+
+
 def route_arabic(text: str, current: str | None = None) -> ScriptGuess:
     """Arabic script: ps / ku (Sorani) / ur / fa / ar; Arabic when nothing tells them apart."""
     tokens = words_of(text)
-    scores = _score(text, tokens, _ARABIC_LETTERS, _ARABIC_WORDS)
+    scores = _score(text, tokens, _ARABIC_LETTERS,
+                    {lang: words for lang, words in _ARABIC_WORDS.items() if lang not in _ARABIC_LISTED})
+    # One vote per word, shared among Arabic, Persian and Pashto by its frequency in each.
+    hand = {lang: _ARABIC_WORDS[lang] for lang in _ARABIC_LISTED}
+    for lang, share in _list_shares(tokens, _ARABIC_LISTED, hand).items():
+        scores[lang] += 2.0 * share
+    # Pashto writes both ی and ي; Persian only ی, Arabic only ي. Pashto verbs and imperatives
+    # end in ئ (وکړئ, راکړئ), which Persian and Arabic words hardly do.
+    if _PERSIAN_YEH in text and _ARABIC_YEH in text:
+        scores["ps"] += 2.0
+    scores["ps"] += sum(1.0 for t in tokens if len(t) > 2 and t.endswith("ئ"))
     # Pashto, Sorani and Urdu share Persian letters; their own letters outweigh them.
     own = _letter_counts(text, _ARABIC_LETTERS)
     for lang in ("ps", "ku", "ur"):
