@@ -168,7 +168,15 @@ WORDS: Mapping[str, frozenset[str]] = {
         karaa kartaa rabaa rabtaa u baahanahay caawimaad caawin qof dad ilmo ilmaha
         wiil gabar hooyo aabbe deris qashin biyo kiro lacag maktabad bas dugsi dugsiga
         guri guriga magaalada degmada shaqo hadlo la hadlo fahmin warqad go'aan maanta
-        berri halkan halkaas subax habeen wanaagsan
+        berri halkan halkaas subax habeen wanaagsan oo ee si soo kale waxaa hadii haddii
+        laakiin sida ama kuwa kuwaas kaas taas tan kan halka iska isaga iyada iyaga ahaa
+        ahayd yihiin jira jiray jirta jiro badan dhan hore dambe markii marka inta intii wax
+        mid midka dalka dadka dowladda dawladda sanadka sannadka ugu uga kala kaga kula loo
+        lagu laga leh lahaa doonaa sidoo mar kasta dhammaan xitaa weli hadda kadib ilaa
+        kuwan qaar qaarkood labada laba saddex afar shan sanad sano maalin maalmood
+        toddobaad dunida wadanka waddanka magaalo meel meesha waqti waqtiga xilli xilliga ah
+        ahaan saabsan dhex gudaha dibadda kahor sababtoo sababta maxaa sidaas sidan aad
+        waxaad waxaana wuxuu ayey
         """
     ),
     "sh": _words(
