@@ -207,8 +207,10 @@ _ETHIOPIC_SHAPES: tuple[tuple[str, re.Pattern[str], float], ...] = (
     ("ti", re.compile(r"^ኣይ..*ን$"), 1.5),
     ("ti", re.compile(r"..ይ$"), 1.5),
     ("ti", re.compile(r"^ዝ..."), 0.8),
-    # Amharic compound imperfect 3sg (ይከፈታል, ይቆማል, ይችላል); Tigrinya 3pl -ኦም (ደቆም, እዮም).
+    # Amharic compound imperfect 3sg (ይከፈታል, ይቆማል, ይችላል) and perfect with a labialised
+    # consonant (ታሟል, ጨምሯል, ሄዷል); Tigrinya 3pl -ኦም (ደቆም, እዮም).
     ("am", re.compile(r"..[ታላማራሳካጋባዳዛቻጣ]ል$"), 1.0),
+    ("am", re.compile(r".[ሏሟሯሷሿቧቷቿኗኟዟዧዷጇጧጯጷፏ]ል$"), 2.0),
     ("ti", re.compile(r".[ኦቶሞዮሎሮኖቦዶሶኮጎዞጾ]ም$"), 1.0),
 )
 
