@@ -118,7 +118,7 @@ _ARABIC_WORDS: dict[str, frozenset[str]] = {
     ).split()),
     "ps": frozenset((
         "د په کې ته سره دی ده زه زما ستاسو څنګه چېرته کله مننه شته هم یو لري کوي غواړم "
-        "ولې چې څخه دي یې دې دغه کوم زیات شو شول وو ورته"
+        "ولې چې څخه دي یې دې دغه کوم زیات شو شول وو ورته دوه تنه وویل ویل شوه ولسمشر"
     ).split()),
     "ku": frozenset("لە بە بۆ چۆن کوێ کەی سوپاس تۆ ئەو هەیە نییە".split()),
     "ur": frozenset("ہے میں کیا کے آپ".split()),
@@ -240,6 +240,7 @@ def _pick(
 #: Arabic-script languages with frequency-ranked word lists (`lexicon.zipf_index`): Arabic and
 #: Persian from wordfreq, Pashto from pashto-stopwords; Sorani and Urdu have hand-written words.
 _ARABIC_LISTED = ("ar", "fa", "ps")
+_ARABIC_HAND_ZIPF = 6.5
 _PERSIAN_YEH = "\u06cc"  # ی, the only yeh Persian writes
 _ARABIC_YEH = "\u064a"  # ي, Arabic's yeh; Pashto writes both (ي for -i: کوي, لري, ښوونځي)
 
@@ -250,8 +251,15 @@ def route_arabic(text: str, current: str | None = None) -> ScriptGuess:
     scores = _score(text, tokens, _ARABIC_LETTERS,
                     {lang: words for lang, words in _ARABIC_WORDS.items() if lang not in _ARABIC_LISTED})
     # One vote per word, shared among Arabic, Persian and Pashto by its frequency in each.
+    # Pashto has no frequency list: its hand-written function words (د, په, هم, دی ...) are
+    # among its most frequent words, so they count as frequent as Persian's top words
+    # (Zipf 6.5), not as an ordinary listed word; otherwise the Persian list's frequency of a
+    # shared word (هم 6.7, دی 5.5) would hand Pashto's own function words to Persian.
     hand = {lang: _ARABIC_WORDS[lang] for lang in _ARABIC_LISTED}
-    for lang, share in _list_shares(tokens, _ARABIC_LISTED, hand).items():
+    # Pashto shares much of its vocabulary with Persian (دولت, کار, کتاب): a word only the
+    # Persian list holds is no evidence between the two.
+    shares = _list_shares(tokens, _ARABIC_LISTED, hand, _ARABIC_HAND_ZIPF, unlisted={"ps": "fa"})
+    for lang, share in shares.items():
         scores[lang] += 2.0 * share
     # Pashto writes both ی and ي; Persian only ی, Arabic only ي. Pashto verbs and imperatives
     # end in ئ (وکړئ, راکړئ), which Persian and Arabic words hardly do.
@@ -269,13 +277,25 @@ def route_arabic(text: str, current: str | None = None) -> ScriptGuess:
     return ScriptGuess(guess.code, guess.decisive, guess.scores)
 
 
-def _list_shares(tokens: list[str], codes: tuple[str, ...], hand: dict[str, frozenset[str]]) -> Scores:
+def _list_shares(
+    tokens: list[str],
+    codes: tuple[str, ...],
+    hand: dict[str, frozenset[str]],
+    hand_zipf: float | None = None,
+    unlisted: dict[str, str] | None = None,
+) -> Scores:
     """Per token, one vote shared among the languages whose word lists hold it, weighted by
     how frequent the word is in each (`lexicon.zipf_index`; hand-written words count as very
-    frequent)."""
+    frequent: `hand_zipf`, by default `lexicon.HAND_ZIPF`).
+
+    `unlisted` maps a language with only a short list to the language whose full frequency
+    list covers its shared vocabulary ({"ps": "fa"}): a word that the full list holds and the
+    short one does not is no evidence between them (the short list's silence says nothing),
+    unless it is one of the full language's own hand-written words."""
     from translation import lexicon  # data module; the lists are read on first use
 
     index = lexicon.zipf_index(codes)
+    hand_weight = 10 ** ((lexicon.HAND_ZIPF if hand_zipf is None else hand_zipf) - 3.0)
     shares: Scores = defaultdict(float)
     for token in tokens:
         # Shares follow the word's frequency in each language (10 ** Zipf): a word ten
@@ -283,7 +303,10 @@ def _list_shares(tokens: list[str], codes: tuple[str, ...], hand: dict[str, froz
         weights = {lang: 10 ** (z - 3.0) for lang, z in index.get(token, {}).items()}
         for lang, vocab in hand.items():
             if token in vocab:
-                weights[lang] = max(weights.get(lang, 0.0), 10 ** (lexicon.HAND_ZIPF - 3.0))
+                weights[lang] = max(weights.get(lang, 0.0), hand_weight)
+        for short, full in (unlisted or {}).items():
+            if full in weights and short not in weights and token not in hand.get(full, ()):
+                weights[short] = weights[full]
         total = sum(weights.values())
         for lang, weight in weights.items():
             if total > 0:
