@@ -106,7 +106,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     write("ps", [(w, 5.0) for w in pashto if re.fullmatch(r"[\u0600-\u06ff]+", w)],
           "pashto-stopwords 1.0.0 (MIT), single words only")
     somali = json.loads(args.stopwords_iso.read_text(encoding="utf-8"))["so"]
-    write("so", [(w, 5.0) for w in somali if re.fullmatch(r"[a-z']+", w)], "stopwords-iso (stopwordsiso 0.7.1, MIT) Somali")
+    write("so", [(w, 5.0) for w in somali if re.fullmatch(r"[a-z']+", w)],
+          "stopwords-iso (stopwordsiso 0.7.1, MIT) Somali")
     return 0
 
 

@@ -12,9 +12,10 @@ Two kinds of word evidence are combined:
 * ``WORDS``: short hand-written lists (function words, greetings, question words, common
   municipal vocabulary), also for languages that have no frequency list (Somali, Kurmanji).
 * ``translation/langdata/*.tsv``: frequency-ranked word lists derived from wordfreq,
-  hunspell-kmr, klpt, amharicnlp and tigrinya-nlp (sources and licences in
-  ``langdata/README.md``; rebuilt with ``scripts/build_langdata.py``). Loaded on first use
-  (`zipf_index`), never at import time.
+  hunspell-kmr, klpt, amharicnlp, tigrinya-nlp, pashto-stopwords and stopwords-iso (sources
+  and licences in ``langdata/README.md``; rebuilt with ``scripts/build_langdata.py``), and
+  the Amharic spelling dictionary ``am_dict.txt`` (aspell-am). Loaded on first use
+  (`zipf_index`, `spelling_dictionary`), never at import time.
 """
 
 from __future__ import annotations
