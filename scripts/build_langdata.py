@@ -7,11 +7,18 @@ Sources (see translation/langdata/README.md for licences):
   with their Zipf frequency; Serbian Cyrillic (``sr``) is the ``sh`` list transliterated.
 * hunspell-kmr (Debian): Kurmanji stems; klpt 0.1.7 (PyPI): Kurmanji stopwords.
 * amharicnlp 2.0.0 (PyPI): Amharic stopwords; tigrinya-nlp 0.1.2 (PyPI): Tigrinya stopwords.
+* aspell-am 0.03-1 (Debian): the Amharic spelling dictionary (``am_dict.txt``), dumped with
+  ``aspell -d am dump master > am.words``.
+* pashto-stopwords 1.0.0 (PyPI): Pashto stopwords (``ps.tsv``); wordfreq's ``fa`` and ``ar``
+  lists for Persian and Arabic.
+* stopwords-iso (PyPI ``stopwordsiso`` 0.7.1): Somali stopwords (``so.tsv``).
 
     python scripts/build_langdata.py --wordfreq-python /tmp/venv/bin/python \\
         --kmr-dic /usr/share/hunspell/kmr_Latn.dic --klpt-stopwords .../klpt/data/stopwords.json \\
         --amharic-stopwords .../amharicNLP/resources/amharic_stopword.py \\
-        --tigrinya-stopwords .../tigrinya_nlp/stopwords.py
+        --tigrinya-stopwords .../tigrinya_nlp/stopwords.py --amharic-aspell am.words \\
+        --pashto-stopwords .../pashto_stopwords/pashto-stopwords.txt \\
+        --stopwords-iso .../stopwordsiso/stopwords-iso.json
 """
 from __future__ import annotations
 
@@ -25,7 +32,8 @@ from pathlib import Path
 
 OUT = Path(__file__).resolve().parents[1] / "translation" / "langdata"
 WORDFREQ = {"sv": 5000, "en": 2500, "de": 2000, "da": 2000, "nb": 2000, "fi": 2000, "pl": 2000,
-            "tr": 2000, "es": 2000, "sh": 2500, "nl": 1000, "fr": 1000, "ru": 2500, "uk": 2500}
+            "tr": 2000, "es": 2000, "sh": 2500, "nl": 1000, "fr": 1000, "ru": 2500, "uk": 2500,
+            "fa": 3000, "ar": 3000}
 _LATIN_TO_SERBIAN = [("dž", "џ"), ("lj", "љ"), ("nj", "њ"), ("đ", "ђ"), ("ć", "ћ"), ("č", "ч"),
                      ("š", "ш"), ("ž", "ж")] + list(zip("abcdefghijklmnoprstuvz", "абцдефгхијклмнопрстувз"))
 _DUMP = """
@@ -63,6 +71,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--klpt-stopwords", type=Path, required=True)
     parser.add_argument("--amharic-stopwords", type=Path, required=True)
     parser.add_argument("--tigrinya-stopwords", type=Path, required=True)
+    parser.add_argument("--amharic-aspell", type=Path, required=True, help="aspell -d am dump master output")
+    parser.add_argument("--pashto-stopwords", type=Path, required=True)
+    parser.add_argument("--stopwords-iso", type=Path, required=True, help="stopwordsiso's stopwords-iso.json")
     args = parser.parse_args(argv)
     OUT.mkdir(exist_ok=True)
     dumped = subprocess.run([args.wordfreq_python, "-c", _DUMP, json.dumps(WORDFREQ)],
@@ -84,6 +95,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     tigrinya = re.findall(r'"([^"\s]+)"', args.tigrinya_stopwords.read_text(encoding="utf-8"))
     write("ti", [(w, 5.0) for w in tigrinya if re.fullmatch(r"[\u1200-\u139f]+", w)],
           "tigrinya-nlp 0.1.2 stopwords (MIT), whole words only")
+    ethiopic = sorted({w.strip() for w in args.amharic_aspell.read_text(encoding="utf-8").splitlines()
+                       if re.fullmatch(r"[\u1200-\u139f]+", w.strip())})
+    (OUT / "am_dict.txt").write_text(
+        "# am_dict: Debian aspell-am 0.03-1 (aspell -d am dump master), public domain (Ge'ez Frontier "
+        "Foundation). One word a line. Built by scripts/build_langdata.py.\n" + "\n".join(ethiopic) + "\n",
+        encoding="utf-8")
+    print(f"am_dict: {len(ethiopic)} words")
+    pashto = [w.strip() for w in args.pashto_stopwords.read_text(encoding="utf-8").splitlines()]
+    write("ps", [(w, 5.0) for w in pashto if re.fullmatch(r"[\u0600-\u06ff]+", w)],
+          "pashto-stopwords 1.0.0 (MIT), single words only")
+    somali = json.loads(args.stopwords_iso.read_text(encoding="utf-8"))["so"]
+    write("so", [(w, 5.0) for w in somali if re.fullmatch(r"[a-z']+", w)],
+          "stopwords-iso (stopwordsiso 0.7.1, MIT) Somali")
     return 0
 
 

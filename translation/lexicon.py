@@ -12,9 +12,10 @@ Two kinds of word evidence are combined:
 * ``WORDS``: short hand-written lists (function words, greetings, question words, common
   municipal vocabulary), also for languages that have no frequency list (Somali, Kurmanji).
 * ``translation/langdata/*.tsv``: frequency-ranked word lists derived from wordfreq,
-  hunspell-kmr, klpt, amharicnlp and tigrinya-nlp (sources and licences in
-  ``langdata/README.md``; rebuilt with ``scripts/build_langdata.py``). Loaded on first use
-  (`zipf_index`), never at import time.
+  hunspell-kmr, klpt, amharicnlp, tigrinya-nlp, pashto-stopwords and stopwords-iso (sources
+  and licences in ``langdata/README.md``; rebuilt with ``scripts/build_langdata.py``), and
+  the Amharic spelling dictionary ``am_dict.txt`` (aspell-am). Loaded on first use
+  (`zipf_index`, `spelling_dictionary`), never at import time.
 """
 
 from __future__ import annotations
@@ -168,7 +169,15 @@ WORDS: Mapping[str, frozenset[str]] = {
         karaa kartaa rabaa rabtaa u baahanahay caawimaad caawin qof dad ilmo ilmaha
         wiil gabar hooyo aabbe deris qashin biyo kiro lacag maktabad bas dugsi dugsiga
         guri guriga magaalada degmada shaqo hadlo la hadlo fahmin warqad go'aan maanta
-        berri halkan halkaas subax habeen wanaagsan
+        berri halkan halkaas subax habeen wanaagsan oo ee si soo kale waxaa hadii haddii
+        laakiin sida ama kuwa kuwaas kaas taas tan kan halka iska isaga iyada iyaga ahaa
+        ahayd yihiin jira jiray jirta jiro badan dhan hore dambe markii marka inta intii wax
+        mid midka dalka dadka dowladda dawladda sanadka sannadka ugu uga kala kaga kula loo
+        lagu laga leh lahaa doonaa sidoo mar kasta dhammaan xitaa weli hadda kadib ilaa
+        kuwan qaar qaarkood labada laba saddex afar shan sanad sano maalin maalmood
+        toddobaad dunida wadanka waddanka magaalo meel meesha waqti waqtiga xilli xilliga ah
+        ahaan saabsan dhex gudaha dibadda kahor sababtoo sababta maxaa sidaas sidan aad
+        waxaad waxaana wuxuu ayey
         """
     ),
     "sh": _words(
@@ -275,7 +284,8 @@ LANGDATA = Path(__file__).with_name("langdata")
 LIST_FILES: Mapping[str, str] = {
     "sv": "sv", "en": "en", "de": "de", "da": "da", "no": "nb", "fi": "fi", "pl": "pl",
     "tr": "tr", "es": "es", "sh": "sh", "nl": "nl", "fr": "fr", "kmr": "kmr",
-    "ru": "ru", "uk": "uk", "sr": "sr", "am": "am", "ti": "ti",
+    "ru": "ru", "uk": "uk", "sr": "sr", "am": "am", "ti": "ti", "ar": "ar", "fa": "fa", "ps": "ps",
+    "so": "so",
 }
 #: Zipf frequency given to a hand-written word (about "very common").
 HAND_ZIPF = 5.0
@@ -303,3 +313,19 @@ def zipf_index(codes: tuple[str, ...]) -> Mapping[str, Mapping[str, float]]:
         for word, zipf in listed.items():
             index.setdefault(word, {})[code] = zipf
     return index
+
+
+#: Spelling dictionaries (one word a line, ``langdata/<code>_dict.txt``): whether a word is
+#: spelled as a language spells it, for languages with no frequency list (Amharic:
+#: Debian's aspell-am). Evidence beside the frequent-word lists, read on first use.
+DICTIONARY_FILES: Mapping[str, str] = {"am": "am_dict"}
+
+
+@functools.cache
+def spelling_dictionary(code: str) -> frozenset[str]:
+    """The words of `code`'s spelling dictionary (empty when it has none)."""
+    stem = DICTIONARY_FILES.get(code)
+    if stem is None:
+        return frozenset()
+    lines = (LANGDATA / f"{stem}.txt").read_text(encoding="utf-8").splitlines()
+    return frozenset(line for line in lines if line and not line.startswith("#"))

@@ -212,3 +212,74 @@ def test_word_lists_are_described_where_they_are_shipped() -> None:
         assert first.startswith(f"# {path.stem}: "), path.name
         source = first.split()[2]  # "# sv: wordfreq 3.1.1 ..." -> "wordfreq"
         assert f"[{source}]" in readme, (path.name, source)
+
+
+# ---- issue 17, item 1: short lines that lacked the old markers --------------------------
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # Amharic perfect with a labialised consonant (-ሟል -ሯል -ዷል); no አ/ኝ/ዠ
+        ("ልጄ ታሟል", "am"),
+        ("የቤት ኪራይ ጨምሯል", "am"),
+        ("ባለቤቴ ሄዷል", "am"),
+        # Amharic news-style lines with words both languages write: letters Tigrinya would
+        # write (ኣ ሐ ኸ ቐ) are missing, and the words are in the Amharic spelling dictionary
+        ("በዚህ ዓመት ከፍተኛ ዝናብ", "am"),
+        ("ውድድሩ በሚቀጥለው ሳምንት ይካሄዳል", "am"),
+        ("ፖሊስ ክልተ ሰባት ኣሲሩ", "ti"),
+        # Ukrainian without і ї є ґ (but with я ю ь й щ that Russian also writes)
+        ("мою машину забрали", "uk"),
+        ("моя дружина хвора вже тиждень", "uk"),
+        # Pashto without any letter only Pashto writes
+        ("زه نن کار کوم", "ps"),
+        ("زما ورور هم په کابل کي اوسي", "ps"),
+        # Pashto function words with vocabulary Persian shares (the Persian frequency list
+        # knows دولت, کار, کتاب; Pashto's silence about them is no evidence)
+        ("د افغانستان دولت", "ps"),
+        ("دا هم یو مهم کار دی", "ps"),
+        ("دا کتاب د ما دی", "ps"),
+        # Somali without the greeting and service words
+        ("sida ay sheegeen saraakiisha", "so"),
+        ("taas oo ah mid", "so"),
+    ],
+)
+def test_lines_without_distinctive_letters_are_routed_to_their_language(
+    detector: ChatLanguageDetector, text: str, expected: str
+) -> None:
+    """These once went to the script's other language (Tigrinya, Russian, Persian) or to
+    Swedish/Finnish, or made the gateway ask which language the citizen writes; they must be
+    answered in their own language without a question."""
+    found = detector.detect(text)
+    assert (found.code, found.alternatives) == (expected, ()), text
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("где можно заплатить за квартиру", "ru"),
+        ("моя жена болеет уже неделю", "ru"),
+        ("برادرم در کابل زندگی می کند", "fa"),
+        ("این خانه من است", "fa"),
+        ("دولت افغانستان اعلام کرد", "fa"),
+        ("پلیس دو نفر را دستگیر کرد", "fa"),
+        ("أعلنت الحكومة اليوم", "ar"),
+        ("መንግስቲ ሎሚ መግለጺ ሂቡ", "ti"),
+        ("ክራይ ገዛ ወሲኹ", "ti"),
+        ("hon talar bra engelska", "sv"),
+        ("det var inte Toms fel", "sv"),
+    ],
+)
+def test_the_neighbouring_language_stays_itself(detector: ChatLanguageDetector, text: str, expected: str) -> None:
+    """The evidence that moved the lines above must not pull Russian, Persian, Tigrinya or
+    Swedish lines the other way."""
+    found = detector.detect(text)
+    assert (found.code, found.alternatives) == (expected, ()), text
+
+
+def test_amharic_spelling_dictionary_and_new_lists_are_shipped() -> None:
+    from translation import lexicon
+
+    assert len(lexicon.spelling_dictionary("am")) > 10_000
+    assert "ነው" in lexicon.spelling_dictionary("am") and "እዩ" not in lexicon.spelling_dictionary("am")
+    index = lexicon.zipf_index(("fa", "ps"))
+    assert "fa" in index["است"] and "ps" in index["په"]
