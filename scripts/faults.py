@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import sys
@@ -35,6 +36,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from scripts.cluster import Cluster, ClusterPorts  # noqa: E402
+from scripts.cpu_caps import capped  # noqa: E402
 from scripts.loadclient import Attempt, Load, Verdict, verify  # noqa: E402
 from scripts.stack import main_model  # noqa: E402
 
@@ -224,10 +226,18 @@ async def main_async(args: argparse.Namespace) -> int:
         ratio = None
         if not args.skip_throughput:
             seconds = 20.0 if args.quick else args.seconds
-            repoint(cluster, 1)
-            one, cores_one = await throughput(cluster, seconds, args.concurrency)
-            repoint(cluster, 2)
-            two, cores_two = await throughput(cluster, seconds, args.concurrency)
+            rasa = {name: proc.pid for name, proc in cluster.processes.items() if name.startswith("rasa-")}
+            caps = (capped(rasa, args.rasa_cores) if args.rasa_cores
+                    else contextlib.nullcontext({name: [] for name in rasa}))
+            with caps as moved:
+                if args.rasa_cores:
+                    print(f"each Rasa replica capped at {args.rasa_cores} cores (cgroup; "
+                          + ", ".join(f"{n}: {len(p)} processes" for n, p in sorted(moved.items())) + ")",
+                          flush=True)
+                repoint(cluster, 1)
+                one, cores_one = await throughput(cluster, seconds, args.concurrency)
+                repoint(cluster, 2)
+                two, cores_two = await throughput(cluster, seconds, args.concurrency)
             ratio = two / one
             print(f"turns/s through HAProxy, concurrency {args.concurrency}, {seconds:.0f} s each: "
                   f"1 Rasa replica {one:.2f}, 2 replicas {two:.2f} ({ratio:.2f}x; target >= {SPEEDUP_TARGET}x)",
@@ -237,6 +247,7 @@ async def main_async(args: argparse.Namespace) -> int:
                       + ", ".join(f"{n} {c:.2f}" for n, c in sorted(cores.items()) if n != "busy" and c >= 0.02),
                       flush=True)
             report["throughput"] = {"one": one, "two": two, "ratio": ratio, "concurrency": args.concurrency,
+                                    "rasa_cores_cap": args.rasa_cores,
                                     "seconds": seconds, "cores_one": cores_one, "cores_two": cores_two}
         results: list[FaultResult] = []
         loads: list[Load] = []
@@ -278,6 +289,9 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="20 s throughput, gateway and Rasa faults only")
     parser.add_argument("--only", nargs="*", choices=FAULTS, help="only these fault runs")
     parser.add_argument("--skip-throughput", action="store_true")
+    parser.add_argument("--rasa-cores", type=float, default=None,
+                        help="cap each Rasa replica at this many cores during the throughput runs (cgroup; "
+                             "as on a node of its own), e.g. 0.5")
     parser.add_argument("--skip-faults", action="store_true")
     parser.add_argument("--json", help="also write the figures to this file")
     return asyncio.run(main_async(parser.parse_args()))
