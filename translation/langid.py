@@ -284,13 +284,16 @@ class ChatLanguageDetector:
 
     def _plainly_scandinavian(self, tokens: list[str]) -> bool:
         """At least `fast_words` frequent words that only Swedish, Danish or Norwegian have
-        (all served in Swedish), and none of any other language's frequent words."""
+        (all served in Swedish), and no frequent word that Swedish does not have (a Danish or
+        Norwegian word takes the full path, which names the language it saw). A word
+        Swedish shares with another language ("om" with Dutch, "i" with English and Polish)
+        decides nothing either way."""
         scandinavian = 0
         for token in tokens:
             owners = lexicon.OWNERS.get(token, frozenset())
-            if owners - _SCANDINAVIAN:
+            if owners and "sv" not in owners:  # another language's word, Danish or Norwegian too
                 return False
-            scandinavian += bool(owners)
+            scandinavian += bool(owners) and owners <= _SCANDINAVIAN
         return scandinavian >= self.tuning.fast_words
 
     def _evidence(

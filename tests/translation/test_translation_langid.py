@@ -142,6 +142,22 @@ def test_plain_swedish_is_recognised_from_its_words_without_langdetect(
     assert len(calls) == 2
 
 
+def test_swedish_with_a_word_other_languages_share_takes_the_fast_path_too(
+    detector: ChatLanguageDetector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """"om" (Dutch too) and "i" (English, Polish too) decide nothing; a word only another
+    language has still sends the message the full way."""
+    calls: list[str] = []
+    real = detector._langdetect
+    monkeypatch.setattr(detector, "_langdetect", lambda text: calls.append(text) or real(text))
+    for text in ("Hur ansöker jag om förskoleplats?", "Vad kostar parkering i centrum?"):
+        found = detector.detect(text)
+        assert (found.code, found.method) == ("sv", "words"), text
+    assert calls == []
+    assert detector.detect("ik wil om hulp vragen bij de gemeente").code != "sv"
+    assert detector.detect("i want to know när biblioteket öppnar").method != "words"
+
+
 # ---- issue 17: languages that share a script, Kurmanji, Swedish with names, unsure ---------
 def _outcomes(detector: ChatLanguageDetector, label: str) -> list[tuple[str, tuple[str, ...]]]:
     rows = [r for r in load_labelled(DATA / "langid_regression.tsv") if r.label == label]
