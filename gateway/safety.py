@@ -123,7 +123,9 @@ PATTERNS: dict[str, tuple[tuple[str, str], ...]] = {
                              r"|\b(?:hennes|hans) " + _SV_CLOSE + r" " + _SV_HURT + r" (?:henne|honom)\b"),
         ("child_hurt_en", r"\b" + _EN_HURT + r" (?:my|the|his|her|their) " + _EN_CHILD + r"\b"),
         ("child_harm_en", r"\bchild abuse\b|\bconcerned about a child\b|\b(?:child|children|kids?) (?:is |are )?being"
-                          r" (?:abused|neglected|hurt)\b|\bsexual(?:ly)? abus\w*"),
+                          r" (?:abused|neglected|hurt)\b|\bsexual(?:ly)? abus\w*"
+                          # the English name of a Swedish orosanmälan, which the Swedish pattern has
+                          r"|\breports? of concern\b"),
         ("child_neglect_en", r"\bworried about a child\b|\bleft alone\b|\bdon't look after\b"
                              r"|\bsexual messages\b|\b(?:get|gets|getting|got) (?:beaten|hit) at home\b"
                              r"|\b(?:her|his) " + _EN_CLOSE + r" " + _EN_HURT + r" (?:her|him)\b"

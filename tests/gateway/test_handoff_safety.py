@@ -53,6 +53,7 @@ DANGER = [
     ("grannbarnen får ingen mat, mamma dricker hela tiden", "sensitive/child_at_risk"),
     ("någon hotar att lägga ut bilder på mig", "sensitive/threat_or_crime"),
     ("a man waving a knife outside the library", "sensitive/threat_or_crime"),
+    ("how do I file a report of concern about the boy next door", "sensitive/child_at_risk"),
 ]
 QUIET = [
     "Det slår mig att avgiften har höjts",
@@ -73,6 +74,7 @@ QUIET = [
     "vi vill skicka bilder på vårt barn till förskolans album",
     "kan jag skicka bilder på hålet i gatan",
     "pushed my bike to the recycling centre, is it open",
+    "I want to report a concern about the noise from the building site",
 ]
 
 
