@@ -58,13 +58,14 @@ run: ready
 test: ready
 	@bash scripts/test.sh
 
-# The live operational runs (.ci/run runs them after make test, ~15 min): the finetune fallback
-# (a real training), two model swaps under load, the replicated cluster through HAProxy, the
-# backup round trip, then the fault runs.
+# The live operational runs (.ci/run runs them after make test, ~35 min): the finetune fallback
+# (a real training), two model swaps under load, the editors' live release in Chromium (the
+# staged content really trained and gated), the replicated cluster through HAProxy, the backup
+# round trip, then the fault runs and the compose stack.
 test-ops: ready
 	@PYTHONPATH=. $(RASA_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/nlu/test_finetune_fallback.py
 	@PYTHONPATH=. $(APP_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/e2e/test_model_swap.py \
-		tests/deploy/test_cluster.py tests/deploy/test_backup_restore.py
+		tests/e2e/test_editor_release.py tests/deploy/test_cluster.py tests/deploy/test_backup_restore.py
 	@$(MAKE) --no-print-directory faults ARGS="--skip-throughput"
 	@$(MAKE) --no-print-directory compose-smoke
 

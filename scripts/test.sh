@@ -39,9 +39,10 @@ echo "== Type check (mypy --strict) =="
 echo "== Lint (ruff, see [tool.ruff] in pyproject.toml) =="
 make --no-print-directory lint || status=1
 echo "== App environment: repository, translation, gateway, end to end, browser =="
-# Live operational runs (each starts a stack or a cluster of its own) are `make test-ops`,
+# Live operational runs (each starts a stack or a cluster of its own, and the editors' live
+# release, which really trains the staged content: 5-15 min) are `make test-ops`,
 # which .ci/run runs after this: make test stays well under 30 minutes on a fresh clone.
-OPS_TESTS="tests/e2e/test_model_swap.py tests/deploy/test_cluster.py tests/deploy/test_backup_restore.py"
+OPS_TESTS="tests/e2e/test_model_swap.py tests/e2e/test_editor_release.py tests/deploy/test_cluster.py tests/deploy/test_backup_restore.py"
 PYTHONPATH=. .venv/bin/python -m pytest -q -p no:cacheprovider tests/test_repository.py tests/test_rasa_sql_pool.py tests/translation tests/gateway tests/e2e tests/deploy tests/widget \
   --durations=12 $(printf -- '--ignore=%s ' $OPS_TESTS) || status=1
 exit $status
