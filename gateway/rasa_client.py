@@ -1,16 +1,22 @@
 """Talks to one Rasa server's ``karlstad`` channel over loopback, with its token.
 
+Plain ``http://`` servers are spoken to with ``gateway.loopback_http`` (kept-alive
+connections, about 0.1 ms per request); anything else, and a test's ``transport``, with httpx.
+
 ``RasaPort`` is what the turn needs; ``gateway.rasa_replicas.RasaReplicas`` implements it over
 several servers (one ``RasaClient`` each).
 """
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import httpx
+
+from gateway.loopback_http import LoopbackHTTP, LoopbackHTTPError
 
 logger = logging.getLogger(__name__)
 
@@ -91,35 +97,54 @@ class RasaClient:
         timeout_s: float = 10.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self._client = httpx.AsyncClient(
-            base_url=base_url,
-            # a replica that is gone refuses at once; one that does not even accept the
-            # connection is left after 2 s for the next replica (gateway/rasa_replicas.py)
-            timeout=httpx.Timeout(timeout_s, connect=min(2.0, timeout_s)),
-            headers={"Authorization": f"Bearer {token}"},
-            transport=transport,
-        )
+        # a replica that is gone refuses at once; one that does not even accept the
+        # connection is left after 2 s for the next replica (gateway/rasa_replicas.py)
+        connect_s = min(2.0, timeout_s)
+        headers = {"Authorization": f"Bearer {token}"}
+        self._client: LoopbackHTTP | httpx.AsyncClient
+        if transport is None and base_url.startswith("http://"):
+            self._client = LoopbackHTTP(base_url, headers, timeout_s=timeout_s, connect_timeout_s=connect_s)
+        else:
+            self._client = httpx.AsyncClient(
+                base_url=base_url, timeout=httpx.Timeout(timeout_s, connect=connect_s), headers=headers,
+                transport=transport,
+            )
 
     async def close(self) -> None:
-        await self._client.aclose()
+        if isinstance(self._client, LoopbackHTTP):
+            await self._client.close()
+        else:
+            await self._client.aclose()
+
+    async def _request(self, method: str, path: str, body: bytes | None = None,
+                       timeout_s: float | None = None) -> tuple[int, bytes]:
+        """``(status, body)``; raises ``RasaReplicaError`` when no response came."""
+        try:
+            if isinstance(self._client, LoopbackHTTP):
+                return await self._client.request(method, path, body, timeout_s=timeout_s)
+            response = await self._client.request(
+                method, path, content=body, headers={"Content-Type": "application/json"} if body else None,
+                timeout=timeout_s if timeout_s is not None else httpx.USE_CLIENT_DEFAULT,
+            )
+            return response.status_code, response.content
+        except (httpx.HTTPError, LoopbackHTTPError, TimeoutError) as exc:
+            raise RasaReplicaError(f"Rasa did not answer: {type(exc).__name__}") from exc
 
     async def send(self, sender: str, text: str, language: str) -> RasaReply:
         started = time.perf_counter()
+        payload = json.dumps({"sender": sender, "message": text, "metadata": {"language": language}},
+                             ensure_ascii=False).encode()
+        status, content = await self._request("POST", CHANNEL_PATH, payload)
+        if status >= 500:
+            raise RasaReplicaError(f"Rasa answered HTTP {status}")
+        if status != 200:
+            raise RasaUnavailableError(f"Rasa answered HTTP {status}")
         try:
-            response = await self._client.post(
-                CHANNEL_PATH,
-                json={"sender": sender, "message": text, "metadata": {"language": language}},
-            )
-        except httpx.HTTPError as exc:
-            raise RasaReplicaError(f"Rasa did not answer: {type(exc).__name__}") from exc
-        if response.status_code >= 500:
-            raise RasaReplicaError(f"Rasa answered HTTP {response.status_code}")
-        if response.status_code != 200:
-            raise RasaUnavailableError(f"Rasa answered HTTP {response.status_code}")
-        try:
-            body = response.json()
+            body = json.loads(content)
         except ValueError as exc:
             raise RasaReplicaError("Rasa answered something that is not JSON") from exc
+        if not isinstance(body, dict):
+            raise RasaReplicaError("Rasa answered JSON that is not an object")
         latency = (time.perf_counter() - started) * 1000
         return RasaReply(
             messages=[_bot_message(m) for m in body.get("messages", []) if isinstance(m, dict)],
@@ -131,9 +156,13 @@ class RasaClient:
 
     async def status(self) -> dict[str, Any]:
         try:
-            response = await self._client.get(HEALTH_PATH, timeout=2.0)
-        except httpx.HTTPError as exc:
-            raise RasaUnavailableError(f"Rasa did not answer: {type(exc).__name__}") from exc
-        if response.status_code != 200:
-            raise RasaUnavailableError(f"Rasa is not ready (HTTP {response.status_code})")
-        return dict(response.json())
+            status, content = await self._request("GET", HEALTH_PATH, timeout_s=2.0)
+        except RasaReplicaError as exc:
+            raise RasaUnavailableError(str(exc)) from exc
+        if status != 200:
+            raise RasaUnavailableError(f"Rasa is not ready (HTTP {status})")
+        try:
+            body = json.loads(content)
+        except ValueError as exc:
+            raise RasaUnavailableError("Rasa answered its status with something that is not JSON") from exc
+        return dict(body)
