@@ -8,8 +8,8 @@ turn than Rasa's own time. ``gateway.rasa_client.RasaClient`` uses it for ``http
 and httpx for anything else (``https://``, or a test's ``httpx.MockTransport``).
 
 What it does, and no more: one request per connection at a time, connections kept for
-reuse for ``keepalive_s`` (below the 5 s after which Sanic, Rasa's server, closes an idle
-one) and dropped when the server has closed them or asked to (``Connection: close``);
+reuse for ``keepalive_s`` (4 s: below Sanic's default of 5 s for an idle connection; Rasa
+sets 120 s) and dropped when the server has closed them or asked to (``Connection: close``);
 responses with ``Content-Length``, chunked, or delimited by the end of the connection; a
 deadline for the whole request and a shorter one for connecting. A request that fails in
 any way closes its connection and raises :class:`LoopbackHTTPError` (or ``TimeoutError``);
