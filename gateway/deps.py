@@ -46,9 +46,7 @@ def require_token(authorization: str | None) -> str:
 
 
 def citizen_conversation_now(services: Services, conversation_id: str, token: str) -> Conversation:
-    """The conversation row, read now on the calling thread, if `token` is its own. The
-    citizen's turn reads it so, on the event loop like the rest of the turn's database work
-    (gateway/turn.py): one read by primary key costs less than the hop to a worker thread."""
+    """The conversation row, read now on the calling thread, if `token` is its own."""
     row = _load_conversation(services, conversation_id)
     if not token_matches(token, row.token_hash):
         raise ForbiddenError("This token does not belong to this conversation.")

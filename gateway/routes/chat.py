@@ -8,7 +8,7 @@ from fastapi import APIRouter, Header, Request
 from gateway import conversations, texts
 from gateway.auth import hash_token, new_token
 from gateway.conversations import Outgoing, StoredMessage
-from gateway.deps import ConversationDep, ServicesDep, citizen_conversation_now, require_token
+from gateway.deps import ConversationDep, ServicesDep, load_citizen_conversation, require_token
 from gateway.errors import GatewayError, RateLimitedError, UnavailableError
 from gateway.jsontypes import obj
 from gateway.presenters import message_out, text_direction
@@ -130,7 +130,7 @@ async def send_message(
     token = require_token(authorization)
     # One read, under the conversation's lock: the token check and the turn use the same row.
     async with services.locks.get(conversation_id):
-        fresh = citizen_conversation_now(services, conversation_id, token)
+        fresh = await load_citizen_conversation(services, conversation_id, token)
         wait = await services.message_limiter.take(fresh.id)
         if wait > 0:
             raise RateLimitedError(
