@@ -3,7 +3,9 @@
 Starts the stack (Rasa, action server, gateway) on free loopback ports with a fresh var/
 directory, then sends the same Swedish questions at 1, 8 and 32 concurrent conversations
 through the gateway and straight to Rasa's webhook (the karlstad channel), in one run.
-Prints a table with turns/s, p50/p95 latency and the resident memory of each process, the
+Prints a table with turns/s, p50/p95 latency and the resident memory of each process, where
+a gateway turn's time went (its stage timings from /metrics: the mean per turn of each stage,
+the rest of the turn, and the HTTP and framework time around it), the
 model-swap section (bench/swap_bench.py: an edited example to the new model served, under load),
 then runs the other benchmarks (translation, basis records) if present.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -108,6 +111,36 @@ async def rasa_worker(client: httpx.AsyncClient, turns: int, latencies: list[flo
         done += TURNS_PER_CONVERSATION
 
 
+STAGE_SERIES = re.compile(
+    r'^karlstad_(stage|turn)_duration_seconds_(sum|count)\{(?:stage|outcome)="(\w+)"\} (\S+)$', re.MULTILINE)
+
+
+async def stage_totals(client: httpx.AsyncClient) -> dict[str, float]:
+    """Seconds spent so far in each stage of the gateway's turns (``stage:NAME``), in whole
+    turns (``turn``), and the number of turns (``turns``), from its /metrics."""
+    totals: dict[str, float] = {"turn": 0.0, "turns": 0.0}
+    for kind, field, name, value in STAGE_SERIES.findall((await client.get("/metrics")).text):
+        if kind == "stage" and field == "sum":
+            totals[f"stage:{name}"] = float(value)
+        elif kind == "turn":
+            totals["turn" if field == "sum" else "turns"] += float(value)
+    return totals
+
+
+def breakdown(before: dict[str, float], after: dict[str, float], latencies: list[float]) -> dict[str, float]:
+    """Mean ms per turn: each stage, the rest of the turn, and the time outside the turn
+    (HTTP, routing, validation, the conversation's lock and read, the response)."""
+    turns = after["turns"] - before["turns"]
+    if turns <= 0:
+        return {}
+    per = {k.removeprefix("stage:"): (after[k] - before.get(k, 0.0)) * 1000 / turns
+           for k in after if k.startswith("stage:")}
+    turn = (after["turn"] - before["turn"]) * 1000 / turns
+    per["rest of turn"] = turn - sum(per.values())
+    per["outside turn"] = statistics.mean(latencies) - turn
+    return per
+
+
 async def measure(kind: str, stack: Stack, concurrency: int, total_turns: int) -> dict[str, float]:
     if kind == "gateway":
         client = httpx.AsyncClient(base_url=stack.gateway_url, timeout=60)
@@ -118,20 +151,24 @@ async def measure(kind: str, stack: Stack, concurrency: int, total_turns: int) -
         )
         worker = rasa_worker
     latencies: list[float] = []
+    stages: dict[str, float] = {}
     per_worker = max(1, total_turns // concurrency)
     async with client:
         await worker(client, 4, [])  # warm-up
         if kind == "gateway":
             needed = -(-per_worker // TURNS_PER_CONVERSATION)
             pools = [[await new_conversation(client) for _ in range(needed)] for _ in range(concurrency)]
+            before = await stage_totals(client)
             started = time.perf_counter()
             await asyncio.gather(*(gateway_worker(client, per_worker, latencies, pool) for pool in pools))
+            stages = breakdown(before, await stage_totals(client), latencies)
         else:
             started = time.perf_counter()
             await asyncio.gather(*(worker(client, per_worker, latencies) for _ in range(concurrency)))
         elapsed = time.perf_counter() - started
     latencies.sort()
     return {
+        **({f"ms:{k}": v for k, v in stages.items()} if kind == "gateway" else {}),
         "turns": len(latencies),
         "tps": len(latencies) / elapsed,
         "p50": statistics.median(latencies),
@@ -178,6 +215,12 @@ def main() -> int:
             f"{concurrency:>5} | {rasa['tps']:>9.1f} {rasa['p50']:>7.1f} {rasa['p95']:>7.1f} | "
             f"{gateway['tps']:>11.1f} {gateway['p50']:>7.1f} {gateway['p95']:>7.1f} | {ratio:>6.0%}"
         )
+    print()
+    names = [k for k in rows[0][2] if k.startswith("ms:")]
+    print("Where a gateway turn's time went: mean ms per turn (stages from the gateway's /metrics)")
+    print(f"{'conv':>5} | " + " ".join(f"{k[3:]:>12}" for k in names))
+    for concurrency, _rasa, gateway in rows:
+        print(f"{concurrency:>5} | " + " ".join(f"{gateway.get(k, 0.0):>12.2f}" for k in names))
     print()
     print("Resident memory after the run (MB): " + ", ".join(f"{k} {v:.0f}" for k, v in memory.items()))
     print()

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.engine import Connection
 
 from gateway.auth import new_id
@@ -211,6 +211,16 @@ def record_hash(record: Mapping[str, object]) -> str:
     return hashlib.sha256(canonical(record)).hexdigest()
 
 
+# The head of a conversation's chain and the insert after it, built once (every answer runs both).
+_HEAD = (
+    select(basis_records.c.seq, basis_records.c.hash)
+    .where(basis_records.c.conversation_id == bindparam("conversation_id"))
+    .order_by(basis_records.c.seq.desc())
+    .limit(1)
+)
+_INSERT = insert(basis_records)
+
+
 @dataclass(frozen=True)
 class ChainHead:
     seq: int
@@ -218,12 +228,7 @@ class ChainHead:
 
 
 def chain_head(conn: Connection, conversation_id: str) -> ChainHead:
-    row = conn.execute(
-        select(basis_records.c.seq, basis_records.c.hash)
-        .where(basis_records.c.conversation_id == conversation_id)
-        .order_by(basis_records.c.seq.desc())
-        .limit(1)
-    ).first()
+    row = conn.execute(_HEAD, {"conversation_id": conversation_id}).first()
     if row is None:
         return ChainHead(0, GENESIS)
     return ChainHead(int(row.seq), str(row.hash))
@@ -239,21 +244,22 @@ def append(conn: Connection, record: dict[str, Any], created_at: datetime) -> di
     nlu = record.get("nlu") or {}
     confidence = answer_confidence(nlu)
     conn.execute(
-        insert(basis_records).values(
-            id=record["id"],
-            conversation_id=record["conversation_id"],
-            seq=head.seq + 1,
-            turn=record["turn"],
-            created_at=created_at,
-            topic=nlu.get("topic") or nlu.get("intent"),
-            language=(record.get("language") or {}).get("code", "sv"),
-            confidence=f"{confidence:.3f}" if isinstance(confidence, float) else None,
-            handoff_reason=(record.get("handoff") or {}).get("reason"),
-            fallback=is_fallback(record),
-            record=record,
-            prev_hash=record["prev_hash"],
-            hash=record["hash"],
-        )
+        _INSERT,
+        {
+            "id": record["id"],
+            "conversation_id": record["conversation_id"],
+            "seq": head.seq + 1,
+            "turn": record["turn"],
+            "created_at": created_at,
+            "topic": nlu.get("topic") or nlu.get("intent"),
+            "language": (record.get("language") or {}).get("code", "sv"),
+            "confidence": f"{confidence:.3f}" if isinstance(confidence, float) else None,
+            "handoff_reason": (record.get("handoff") or {}).get("reason"),
+            "fallback": is_fallback(record),
+            "record": record,
+            "prev_hash": record["prev_hash"],
+            "hash": record["hash"],
+        },
     )
     return record
 

@@ -14,12 +14,23 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, TypedDict
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection, Row, RowMapping
 
 from gateway.auth import new_id
 from gateway.jsontypes import text
 from gateway.store import conversations, handoff_tickets, messages
+
+# What every citizen turn runs, built once: SQLAlchemy finds the compiled statement without
+# building it and its cache key again on each call.
+_GET = select(conversations).where(conversations.c.id == bindparam("conversation_id"))
+_TOUCH = (
+    update(conversations)
+    .where(conversations.c.id == bindparam("conversation_id"))
+    .values(turns=bindparam("new_turns"), language=bindparam("new_language"), last_seen_at=bindparam("now"))
+)
+_LAST_SEQ = select(func.max(messages.c.seq)).where(messages.c.conversation_id == bindparam("conversation_id"))
+_INSERT_MESSAGES = insert(messages)
 
 
 class ConversationState(Protocol):
@@ -111,7 +122,7 @@ def create(
 
 def get(conn: Connection, conversation_id: str) -> Conversation | None:
     """The conversation, or None."""
-    row = conn.execute(select(conversations).where(conversations.c.id == conversation_id)).first()
+    row = conn.execute(_GET, {"conversation_id": conversation_id}).first()
     if row is None:
         return None
     return Conversation(
@@ -132,18 +143,12 @@ def set_language(conn: Connection, conversation_id: str, language: str) -> None:
 
 def touch(conn: Connection, conversation_id: str, turn: int, language: str, now: datetime) -> None:
     """After a turn: its number, the language it was in, and when."""
-    conn.execute(
-        update(conversations)
-        .where(conversations.c.id == conversation_id)
-        .values(turns=turn, language=language, last_seen_at=now)
-    )
+    conn.execute(_TOUCH, {"conversation_id": conversation_id, "new_turns": turn, "new_language": language, "now": now})
 
 
 def last_seq(conn: Connection, conversation_id: str) -> int:
     """The ``seq`` of the conversation's newest message, 0 if it has none."""
-    value = conn.execute(
-        select(func.max(messages.c.seq)).where(messages.c.conversation_id == conversation_id)
-    ).scalar()
+    value = conn.execute(_LAST_SEQ, {"conversation_id": conversation_id}).scalar()
     return int(value or 0)
 
 
@@ -180,7 +185,7 @@ def append_messages(
         for offset, m in enumerate(items)
     ]
     if rows:
-        conn.execute(insert(messages), rows)
+        conn.execute(_INSERT_MESSAGES, rows)
     return rows
 
 

@@ -15,7 +15,9 @@ from gateway.services import Services
 CONVERSATION_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
+    """The app's services. ``async`` although it awaits nothing: FastAPI runs a plain ``def``
+    dependency in a worker thread, a hop that cost more than the rest of the lookup."""
     services: Services = request.app.state.services
     return services
 
@@ -43,12 +45,17 @@ def require_token(authorization: str | None) -> str:
     return token
 
 
-async def load_citizen_conversation(services: Services, conversation_id: str, token: str) -> Conversation:
-    """The conversation row, read now, if `token` is its own."""
-    row = await services.store.run(_load_conversation, services, conversation_id)
+def citizen_conversation_now(services: Services, conversation_id: str, token: str) -> Conversation:
+    """The conversation row, read now on the calling thread, if `token` is its own."""
+    row = _load_conversation(services, conversation_id)
     if not token_matches(token, row.token_hash):
         raise ForbiddenError("This token does not belong to this conversation.")
     return row
+
+
+async def load_citizen_conversation(services: Services, conversation_id: str, token: str) -> Conversation:
+    """The conversation row, read now (in a worker thread), if `token` is its own."""
+    return await services.store.run(citizen_conversation_now, services, conversation_id, token)
 
 
 async def citizen_conversation(

@@ -109,7 +109,10 @@ def create_app(
         shared = coordination(settings)
         catalogue = Catalogue.load(settings.nlu_data_dir, settings.domain_dir)
         translator = (translator_factory or default_translator)(settings)
-        translator.detect("Hej, hur ansöker jag om förskola?")  # load the detector's profiles now
+        translator.detect("Hej, hur ansöker jag om förskola?")  # load the detector's word lists now
+        warm_up = getattr(translator, "warm_up", None)
+        if warm_up is not None:  # and langdetect's profiles, which that Swedish sentence does not need
+            warm_up()
         release = Release(version=settings.release or code_version(), data_hash=catalogue.data_hash)
         # The model trained from the content on disk is the live release; Rasa pulls it.
         releases = ReleaseRegistry(store)

@@ -253,9 +253,11 @@ class SafetyLexicon:
 
     def match(self, *texts: str | None) -> SafetyHit | None:
         """The first hit in any of ``texts`` (checked in order: original, then Swedish)."""
+        checked: set[str] = set()
         for text in texts:
-            if not text:
+            if not text or text in checked:  # a Swedish message is its own Swedish text: once is enough
                 continue
+            checked.add(text)
             haystack = normalise(text)
             for reason, name, pattern in self._entries:
                 if pattern.search(haystack):

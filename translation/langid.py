@@ -158,6 +158,12 @@ class ChatLanguageDetector:
         self._lock = threading.Lock()
 
     # -- public -----------------------------------------------------------------------
+    def warm_up(self) -> None:
+        """Load langdetect's profiles now (about 1 s) instead of in the first turn that needs
+        them: most Swedish turns never do (``_plainly_scandinavian``), so a warm-up ``detect``
+        on a Swedish sentence does not load them."""
+        self._get_factory()
+
     def detect(
         self, text: str, current: str | None = None, explicit: str | None = None
     ) -> Detection:

@@ -205,6 +205,12 @@ class TranslationService:
     def detect(self, text: str, current: str | None = None, explicit: str | None = None) -> Detection:
         return self.detector.detect(text, current=current, explicit=explicit)
 
+    def warm_up(self) -> None:
+        """Load what the detector loads on first use (called once at start-up)."""
+        warm_up = getattr(self.detector, "warm_up", None)
+        if warm_up is not None:
+            warm_up()
+
     def to_swedish(self, text: str, lang: str) -> Translation:
         return self._translate(text, served(normalise_code(lang)), "sv")
 

@@ -30,7 +30,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol, cast
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Row
 
 from gateway import audit_trail
@@ -98,6 +98,20 @@ def _ticket(row: Row[*tuple[object, ...]]) -> Ticket:
     return cast(Ticket, row)
 
 
+# The conversation's open ticket, newest first: asked on every citizen turn, so the statement
+# is built once (SQLAlchemy then finds its compiled form without building a cache key).
+_OPEN_TICKET = (
+    select(handoff_tickets)
+    .where(
+        handoff_tickets.c.conversation_id == bindparam("conversation_id"),
+        handoff_tickets.c.status.in_(OPEN_STATUSES),
+    )
+    .order_by(handoff_tickets.c.created_at.desc())
+    .limit(1)
+)
+_OPEN_TICKET_LOCKED = _OPEN_TICKET.with_for_update()
+
+
 class HandoffQueue:
     def __init__(self, hours: OpeningHours, clock: Callable[[], datetime] = utcnow) -> None:
         self.hours = hours
@@ -105,16 +119,8 @@ class HandoffQueue:
 
     # ---- tickets as the citizen turn sees them ---------------------------------------
     def open_ticket(self, conn: Connection, conversation_id: str, lock: bool = False) -> Ticket | None:
-        query = (
-            select(handoff_tickets)
-            .where(
-                handoff_tickets.c.conversation_id == conversation_id,
-                handoff_tickets.c.status.in_(OPEN_STATUSES),
-            )
-            .order_by(handoff_tickets.c.created_at.desc())
-            .limit(1)
-        )
-        row = conn.execute(query.with_for_update() if lock else query).first()
+        query = _OPEN_TICKET_LOCKED if lock else _OPEN_TICKET
+        row = conn.execute(query, {"conversation_id": conversation_id}).first()
         return _ticket(row) if row is not None else None
 
     def create(

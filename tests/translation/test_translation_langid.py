@@ -299,3 +299,22 @@ def test_amharic_spelling_dictionary_and_new_lists_are_shipped() -> None:
     assert "ነው" in lexicon.spelling_dictionary("am") and "እዩ" not in lexicon.spelling_dictionary("am")
     index = lexicon.zipf_index(("fa", "ps"))
     assert "fa" in index["است"] and "ps" in index["په"]
+
+
+def test_warm_up_loads_langdetect_so_the_first_message_that_needs_it_does_not(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A Swedish warm-up sentence takes the fast path and never needs langdetect; without
+    ``warm_up`` the first citizen whose message does (here 'var' is Turkish too) waited for
+    langdetect's profiles to load (about a second)."""
+    from langdetect.detector_factory import DetectorFactory
+
+    fresh = ChatLanguageDetector()
+    fresh.warm_up()
+
+    def no_second_load(self: DetectorFactory, directory: str) -> None:
+        raise AssertionError("langdetect's profiles were loaded during a turn")
+
+    monkeypatch.setattr(DetectorFactory, "load_profile", no_second_load)
+    detection = fresh.detect("Var ligger närmaste återvinningscentral?")
+    assert (detection.code, detection.method) == ("sv", "langdetect")
