@@ -55,7 +55,9 @@ ready:
 run: ready
 	@$(APP_VENV)/bin/python scripts/run.py
 
-test: ready
+# scripts/test.sh sets up, starts the training in the background and runs the tests that need
+# no model meanwhile, then the tests of the trained model.
+test:
 	@bash scripts/test.sh
 
 # The live operational runs (.ci/run runs them after make test, ~35 min): the finetune fallback
