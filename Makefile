@@ -11,7 +11,7 @@ APP_VENV  := .venv
 export RASA_TELEMETRY_ENABLED := false
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup ready run test test-ops train validate eval eval-full gate bench models models-bundle models-import staff-user purge audit-verify backup restore cluster faults images compose compose-down compose-smoke typecheck lint clean print-pythons
+.PHONY: help setup ready run first-model first-model-and-app test test-ops train validate eval eval-full gate bench models models-bundle models-import staff-user purge audit-verify backup restore cluster faults images compose compose-down compose-smoke typecheck lint clean print-pythons
 
 help:
 	@echo "make run    - set up (first time), train if data changed, start everything, print URLs"
@@ -52,21 +52,32 @@ train: $(RASA_VENV)/.installed
 ready:
 	@$(MAKE) --no-print-directory -j2 train $(APP_VENV)/.installed
 
-run: ready
+# A fresh clone answers sooner: a short first training (scripts/train.sh --first-start) while
+# the app environment installs; scripts/run.py then trains the full model in the background and
+# makes it live without a restart. Once the full model of the inputs exists, it is served.
+run: first-model-and-app
 	@$(APP_VENV)/bin/python scripts/run.py
+
+first-model-and-app:
+	@$(MAKE) --no-print-directory -j2 first-model $(APP_VENV)/.installed
+
+first-model: $(RASA_VENV)/.installed
+	@mkdir -p var
+	@scripts/train.sh --first-start >/dev/null
 
 # scripts/test.sh sets up, starts the training in the background and runs the tests that need
 # no model meanwhile, then the tests of the trained model.
 test:
 	@bash scripts/test.sh
 
-# The live operational runs (.ci/run runs them after make test, ~35 min): the finetune fallback
-# (a real training), two model swaps under load, the editors' live release in Chromium (the
-# staged content really trained and gated), the replicated cluster through HAProxy, the backup
-# round trip, then the fault runs and the compose stack.
+# The live operational runs (.ci/run runs them after make test, ~40 min): the finetune fallback
+# (a real training), a first start (short model served, full one trained in the background and
+# swapped in), two model swaps under load, the editors' live release in Chromium (the staged
+# content really trained and gated), the replicated cluster through HAProxy, the backup round
+# trip, then the fault runs and the compose stack.
 test-ops: ready
 	@PYTHONPATH=. $(RASA_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/nlu/test_finetune_fallback.py
-	@PYTHONPATH=. $(APP_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/e2e/test_model_swap.py \
+	@PYTHONPATH=. $(APP_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/e2e/test_first_start.py tests/e2e/test_model_swap.py \
 		tests/e2e/test_editor_release.py tests/deploy/test_cluster.py tests/deploy/test_backup_restore.py
 	@$(MAKE) --no-print-directory faults ARGS="--skip-throughput"
 	@$(MAKE) --no-print-directory compose-smoke

@@ -349,6 +349,7 @@ def cli_release(argv: list[str]) -> int:
     reg = sub.add_parser("register", help="add a trained model (var/models/model-<hash>.tar.gz)")
     reg.add_argument("model", type=Path)
     reg.add_argument("--data-hash", help="its training-data hash (default: from the file name model-<hash>)")
+    reg.add_argument("--activate", action="store_true", help="make it live at once (as activate ID)")
     for name in ("activate", "rollback"):
         cmd = sub.add_parser(name, help=f"{name} a release by id")
         cmd.add_argument("release_id", type=int)
@@ -368,7 +369,12 @@ def cli_release(argv: list[str]) -> int:
             data_hash = args.data_hash or args.model.name.removeprefix("model-").split(".", 1)[0]
             release = registry.register_sync(args.model, data_hash, commit=None, change_set_id=None,
                                              author=None, publisher=None, figures={})
-            print(f"Release {release.id} ({release.data_hash}) registered; make it live with 'activate {release.id}'.")
+            if args.activate:
+                release = registry.activate_sync(release.id, "cli")
+                print(f"Release {release.id} ({release.data_hash}) registered and live; Rasa loads it within seconds.")
+            else:
+                print(f"Release {release.id} ({release.data_hash}) registered; "
+                      f"make it live with 'activate {release.id}'.")
         else:
             release = registry.activate_sync(args.release_id, "cli", rollback=args.action == "rollback")
             print(f"Release {release.id} ({release.data_hash}) is live; Rasa loads it within seconds.")

@@ -2,18 +2,98 @@
 
 A service that crashes is started again with back-off (scripts/stack.py ``Supervisor``);
 the gateway stays up meanwhile and tells citizens the assistant is briefly unavailable.
+
+On a fresh clone (no full model of the content on disk yet) ``make run`` has trained a short
+first model (scripts/train.sh --first-start): it is served at once, the full model trains in
+the background at low priority, and when it is done it is registered and made live
+(``python -m gateway.cli release register --activate``); Rasa pulls it without a restart,
+as after an editor's publish.
 """
 from __future__ import annotations
 
 import os
+import re
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scripts.stack import Stack, StackError, main_model  # noqa: E402
+from scripts.data_hash import training_data_hash  # noqa: E402
+from scripts.stack import APP_PYTHON, ROOT, Stack, StackError, main_model  # noqa: E402
+
+MODELS = ROOT / "var" / "models"
+
+
+def choose_model() -> tuple[Path, Path | None]:
+    """The model to serve and, when it is a first-start model, the full model still to train."""
+    data_hash = training_data_hash(ROOT)
+    full = MODELS / f"model-{data_hash}.tar.gz"
+    first = MODELS / f"model-{data_hash}.first.tar.gz"
+    if full.is_file():
+        return full, None
+    if first.is_file():
+        return first, full
+    return main_model(), None
+
+
+class FullTraining:
+    """scripts/train.sh in the background (nice 10, so citizens' turns keep the CPU they
+    need); when it has trained ``full``, the model is registered and made live, and a
+    service the supervisor restarts later starts with it."""
+
+    def __init__(self, stack: Stack, full: Path, train_args: tuple[str, ...] = ()) -> None:
+        self.stack = stack
+        self.full = full
+        self.log = (stack.log_dir or ROOT / "var" / "logs") / "train-full.log"
+        self.started = time.monotonic()
+        self.live_release: int | None = None
+        with open(self.log, "ab") as out:
+            self.proc: subprocess.Popen[bytes] | None = subprocess.Popen(
+                ["nice", "-n", "10", "bash", str(ROOT / "scripts" / "train.sh"), *train_args],
+                cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None
+
+    def poll(self) -> None:
+        if self.proc is None or self.proc.poll() is None:
+            return
+        code, self.proc = self.proc.returncode, None
+        took = time.monotonic() - self.started
+        if code != 0 or not self.full.is_file():
+            print(f"{time.strftime('%H:%M:%S')} The full training failed (exit {code}; see {self.log}); "
+                  "the first-start model keeps answering.", file=sys.stderr, flush=True)
+            return
+        done = subprocess.run(
+            [str(APP_PYTHON), "-m", "gateway.cli", "release", "register", "--activate", str(self.full)],
+            cwd=ROOT, env=self.stack.gateway_env(), capture_output=True, text=True)
+        if done.returncode != 0:
+            print(f"{time.strftime('%H:%M:%S')} The full model could not be made live: "
+                  f"{done.stderr.strip() or done.stdout.strip()}", file=sys.stderr, flush=True)
+            return
+        self.stack.model = self.full
+        release = re.search(r"Release (\d+)", done.stdout)
+        self.live_release = int(release.group(1)) if release else None
+        print(f"{time.strftime('%H:%M:%S')} The full model is trained ({took:.0f} s) and live"
+              f"{f' as release {release.group(1)}' if release else ''}; Rasa loads it within seconds, "
+              "without a restart.", flush=True)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout=30)
+            print("The full training was stopped; the next `make run` starts it again.")
+
+
+def _last_seconds(name: str, default: str) -> str:
+    try:
+        return (MODELS / name).read_text().strip()
+    except OSError:
+        return default
 
 
 def _report(name: str, event: str, detail: str) -> None:
@@ -22,8 +102,9 @@ def _report(name: str, event: str, detail: str) -> None:
 
 
 def main() -> int:
+    model, full = choose_model()
     stack = Stack(
-        model=main_model(),
+        model=model,
         gateway_port=int(os.environ.get("GATEWAY_PORT", "8000")),
         rasa_port=int(os.environ.get("RASA_PORT", "5005")),
         action_port=int(os.environ.get("ACTION_PORT", "5055")),
@@ -45,6 +126,12 @@ def main() -> int:
     print(f"  API docs:                   {url}/api/docs")
     print(f"  Logs:                       {stack.log_dir}")
     print()
+    training = None
+    if full is not None:
+        training = FullTraining(stack, full)
+        print(f"Answering with a short first-start model ({model.name}). The full model is training in "
+              f"the background (about {_last_seconds('.last-train-seconds', 'a few hundred')} s; "
+              f"{training.log}) and replaces it without a restart.")
     print("A service that crashes is started again; press Ctrl-C to stop all three services.")
     stopping = False
 
@@ -62,9 +149,13 @@ def main() -> int:
                       f"see {stack.log_dir}.", file=sys.stderr)
                 status = 1
                 break
+            if training is not None:
+                training.poll()
             time.sleep(0.5)
     finally:
         print("Stopping...")
+        if training is not None:
+            training.stop()
         stack.stop()
         print("Stopped.")
     return status

@@ -144,6 +144,11 @@ class Stack:
         env.update(self.extra_env)
         return env
 
+    def gateway_env(self) -> dict[str, str]:
+        """The environment the services run with (for an operator command such as
+        ``python -m gateway.cli release`` against the same database and var directory)."""
+        return self._env()
+
     def _spawn(self, name: str, args: list[str], env: dict[str, str] | None = None) -> None:
         assert self.log_dir is not None
         self.commands[name] = (args, env or {})

@@ -21,11 +21,20 @@
 #                             or removed topic or intent, a changed answer or config) it trains
 #                             fully instead. A later run without --finetune still trains the
 #                             authoritative model-<hash>.tar.gz.
+#   scripts/train.sh --first-start
+#                             a newcomer's first `make run`: when the full model of these
+#                             inputs is not there yet, train a short one (DIET and the
+#                             ResponseSelector with a quarter of their epochs) into
+#                             var/models/model-<hash>.first.tar.gz and print its path;
+#                             scripts/run.py serves it, trains the full model in the background
+#                             and makes it live without a restart. With the full model there it
+#                             behaves as without the option.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python=.venv-rasa/bin/python
 [[ -x "$python" ]] || python=python3
-src=. finetune=0 base="" hash_only=0
+src=. finetune=0 base="" hash_only=0 first_start=0
+FIRST_START_EPOCH_FRACTION=${FIRST_START_EPOCH_FRACTION:-0.25}
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --root)
@@ -36,6 +45,7 @@ while [[ $# -gt 0 ]]; do
       [[ -n "${2:-}" && -f "${2}" ]] || { echo "--base needs a trained model file" >&2; exit 2; }
       base=$(readlink -f "$2"); shift 2 ;;
     --hash) hash_only=1; shift ;;
+    --first-start) first_start=1; shift ;;
     *) echo "unknown option '$1' (see the top of scripts/train.sh)" >&2; exit 2 ;;
   esac
 done
@@ -47,6 +57,8 @@ hash=$("$python" scripts/data_hash.py --root "$src")
 model="var/models/model-${hash}.tar.gz"
 finetuned="var/models/model-${hash}.finetuned.tar.gz"
 name="model-${hash}.tar.gz"
+first="var/models/model-${hash}.first.tar.gz"
+config="$src/config.yml"
 
 # One rasa invocation in the background, with a line of progress every 30 s; extra
 # arguments (e.g. --finetune MODEL) are passed on.
@@ -54,9 +66,10 @@ rasa_train() {  # rasa_train OUT_DIR NAME WHAT [args...]
   local out=$1 name=$2 what=$3; shift 3
   local last started pid ticks=0
   last=$(cat var/models/.last-train-seconds 2>/dev/null || echo "about 300")
+  [[ "$what" == "first" ]] && last="about $(cat var/models/.last-first-seconds 2>/dev/null || echo 150)"
   started=$(date +%s)
   PYTHONPATH=. RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=3 \
-    .venv-rasa/bin/rasa train --config "$src/config.yml" --domain "$src/bot/domain" \
+    .venv-rasa/bin/rasa train --config "$config" --domain "$src/bot/domain" \
       --data "$src/nlu_data" "$src/bot/data" \
       --out "$out" --fixed-model-name "$name" --quiet "$@" > var/models/train.log 2>&1 &
   pid=$!
@@ -64,7 +77,7 @@ rasa_train() {  # rasa_train OUT_DIR NAME WHAT [args...]
     sleep 2
     ticks=$(( ticks + 1 ))
     if (( ticks % 15 == 0 )); then
-      echo "  ... ${what} training: $(( $(date +%s) - started )) s so far (the last full training took ${last} s)" >&2
+      echo "  ... ${what} training: $(( $(date +%s) - started )) s so far (the last ${what} training took ${last} s)" >&2
     fi
   done
   wait "$pid"
@@ -72,6 +85,34 @@ rasa_train() {  # rasa_train OUT_DIR NAME WHAT [args...]
 
 if [[ -f "$model" ]]; then
   echo "Model is up to date (inputs ${hash}); not training." >&2
+elif [[ "$first_start" == 1 && -f "$first" ]]; then
+  echo "A first-start model of these inputs is there (${first}); the full one trains in the background." >&2
+  echo "$first"; exit 0
+elif [[ "$first_start" == 1 ]]; then
+  start=$(date +%s)
+  tmp="var/models/tmp-${hash}-first-$$"
+  config="var/models/first-start-config.yml"
+  "$python" - "$src/config.yml" "$config" "$FIRST_START_EPOCH_FRACTION" <<'PY'
+import sys
+import yaml
+source, target, fraction = sys.argv[1], sys.argv[2], float(sys.argv[3])
+with open(source, encoding="utf-8") as f:
+    config = yaml.safe_load(f)
+for component in config["pipeline"]:
+    if "epochs" in component:
+        component["epochs"] = max(1, round(component["epochs"] * fraction))
+with open(target, "w", encoding="utf-8") as f:
+    f.write(f"# Written by scripts/train.sh --first-start from {source}: epochs x {fraction}.\n")
+    yaml.safe_dump(config, f, allow_unicode=True, sort_keys=False)
+PY
+  echo "First start: training a short first model (${FIRST_START_EPOCH_FRACTION} of the epochs, about $(cat var/models/.last-first-seconds 2>/dev/null || echo 150) s); the full model follows in the background once the assistant runs..." >&2
+  rasa_train "$tmp" "model-${hash}" first \
+    || { tail -n 40 var/models/train.log >&2; rm -rf "$tmp"; echo "Training failed: see var/models/train.log" >&2; exit 1; }
+  mv "$tmp/model-${hash}.tar.gz" "$first"
+  rm -rf "$tmp"
+  echo "$(( $(date +%s) - start ))" > var/models/.last-first-seconds
+  echo "Trained the first-start model in $(( $(date +%s) - start ))s." >&2
+  echo "$first"; exit 0
 elif [[ "$finetune" == 1 && -f "$finetuned" ]]; then
   echo "Finetuned model is up to date (inputs ${hash}); not training." >&2
   model="$finetuned" name="model-${hash}.finetuned.tar.gz"

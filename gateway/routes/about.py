@@ -38,7 +38,17 @@ logger = logging.getLogger(__name__)
 router = APIRouter(tags=["about"])
 Lang = Annotated[Literal["sv", "en"], Query(description="sv (default) or en")]
 USAGE_DAYS = 30
-MODEL_NAME = re.compile(r"model-([0-9a-f]{16})(?:\.finetuned)?\.tar\.gz")
+MODEL_NAME = re.compile(r"model-([0-9a-f]{16})(?:\.(finetuned|first))?\.tar\.gz")
+
+
+def training_kind(model_file: str | None) -> str | None:
+    """How scripts/train.sh trained a model, from its file name: "full" (model-<hash>.tar.gz),
+    "finetuned" (--finetune) or "first" (--first-start: a quarter of the epochs, served on a
+    fresh clone until the full training is live); None for a name it did not give."""
+    match = MODEL_NAME.fullmatch(model_file or "")
+    if match is None:
+        return None
+    return match.group(2) or "full"
 
 
 def _read_json(path: Path) -> dict[str, object] | None:
@@ -91,7 +101,7 @@ async def _rasa_model(services: Services) -> dict[str, object]:
         status = await services.rasa.status()
     except RasaUnavailableError as exc:
         return {"engine": "Rasa", "available": False, "model_id": None, "model_file": None,
-                "trained_at": None, "data_hash": None, "error": str(exc)}
+                "trained_at": None, "data_hash": None, "training": None, "error": str(exc)}
     model_file = status.get("model_file")
     trained_at = None
     path = _model_path(services, str(model_file)) if model_file else None
@@ -113,6 +123,7 @@ async def _rasa_model(services: Services) -> dict[str, object]:
             "trained_at": datetime.fromtimestamp(release_file.stat().st_mtime, UTC).isoformat(timespec="seconds")
             if release_file.is_file() else None,
             "data_hash": released[0].data_hash,
+            "training": training_kind(release_file.name),
         }
     return {
         "engine": "Rasa",
@@ -121,6 +132,7 @@ async def _rasa_model(services: Services) -> dict[str, object]:
         "model_file": name,
         "trained_at": trained_at,
         "data_hash": match.group(1) if match else None,
+        "training": training_kind(name),
     }
 
 

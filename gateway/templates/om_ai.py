@@ -104,7 +104,10 @@ def handling(info: JsonRead) -> str:
 def chosen(facts: JsonRead) -> list[str]:
     """The ids of the claims the running system supports, in page order."""
     ids = ["intro", "generated", "scope", "sources", "handoff", "no_decisions", "models_table",
-           "detection", "languages_table"]
+           "detection"]
+    if obj(obj(facts["models"])["nlu"]).get("training") == "first":
+        ids.append("model_first")
+    ids.append("languages_table")
     evaluation = obj(facts["evaluation"])
     nlu = obj(evaluation["nlu"])
     if not nlu.get("available"):

@@ -309,6 +309,18 @@ async def _models_table(p: Page) -> None:
         assert (("samma innehåll" in shown or "the same content" in shown) == same)
 
 
+@check("model_first")
+async def _model_first(p: Page) -> None:
+    """Shown only while the model answering is scripts/train.sh --first-start's short one."""
+    model = p.about["models"]["nlu"]
+    assert model["training"] == "first" and model["model_file"].endswith(".first.tar.gz")
+    assert model["model_file"] in p.html.shown("models_table")
+    train_sh = (ROOT / "scripts" / "train.sh").read_text(encoding="utf-8")
+    assert "FIRST_START_EPOCH_FRACTION:-0.25" in train_sh  # fewer rounds than config.yml's
+    run_py = (ROOT / "scripts" / "run.py").read_text(encoding="utf-8")
+    assert '"release", "register", "--activate"' in run_py  # the full model takes over, no restart
+
+
 @check("detection")
 async def _detection(p: Page) -> None:
     detector = p.services.translator
@@ -579,7 +591,9 @@ async def _oversight_chain(p: Page) -> None:
 async def _training(p: Page) -> None:
     script = (ROOT / "scripts" / "train.sh").read_text(encoding="utf-8")
     commands = "\n".join(line for line in script.splitlines() if not line.lstrip().startswith("#"))
-    assert '--config "$src/config.yml" --domain "$src/bot/domain"' in commands
+    assert '--config "$config" --domain "$src/bot/domain"' in commands
+    # the config is config.yml, or for a first start config.yml with fewer epochs
+    assert 'config="$src/config.yml"' in commands and '"$src/config.yml" "$config"' in commands
     assert '--data "$src/nlu_data" "$src/bot/data"' in commands
     assert data_hash.INPUTS == ("config.yml", "bot/components", "bot/domain", "bot/data", "nlu_data")
     # make run's training has no gate; the editors' path has one, and publishing needs it passed
@@ -639,7 +653,7 @@ def test_every_claim_in_the_content_file_has_a_check() -> None:
 
 
 # ---- the pages --------------------------------------------------------------------------------
-STATES = ["no-evaluation", "current-evaluation", "outdated-evaluation", "translation-installed"]
+STATES = ["no-evaluation", "current-evaluation", "outdated-evaluation", "translation-installed", "first-start-model"]
 
 
 async def render(gateway_factory: Any, tmp_path: Path, state: str, lang: str) -> tuple[Rasa, Any]:
@@ -650,7 +664,8 @@ async def render(gateway_factory: Any, tmp_path: Path, state: str, lang: str) ->
         (reports / "paraphrases.json").write_text(json.dumps(PARAPHRASES), encoding="utf-8")
     if state == "outdated-evaluation":
         (reports / "eval.json").write_text(json.dumps(eval_report("0" * 16)), encoding="utf-8")
-    model = tmp_path / f"model-{data_hash.training_data_hash(ROOT)}.tar.gz"
+    kind = ".first" if state == "first-start-model" else ""
+    model = tmp_path / f"model-{data_hash.training_data_hash(ROOT)}{kind}.tar.gz"
     model.write_bytes(b"model")
     rasa = Rasa(model)
     extra: dict[str, Any] = {"reports_dir": reports, "retention_days": 45}
@@ -681,8 +696,10 @@ async def test_every_claim_on_the_page_holds(gateway_factory: Any, tmp_path: Pat
         for claim_id in shown:
             await CHECKS[claim_id](page)
     expected = {"no-evaluation": "eval_none", "current-evaluation": "eval_current",
-                "outdated-evaluation": "eval_stale", "translation-installed": "lang_good"}[state]
+                "outdated-evaluation": "eval_stale", "translation-installed": "lang_good",
+                "first-start-model": "model_first"}[state]
     assert expected in shown
+    assert ("model_first" in shown) == (state == "first-start-model")
 
 
 async def test_variants_follow_the_content_files(gateway_factory: Any, tmp_path: Path, monkeypatch: Any) -> None:

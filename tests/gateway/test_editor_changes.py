@@ -278,8 +278,16 @@ async def test_a_finetuned_model_the_gate_refuses_is_trained_fully_and_gated_aga
                                                      publisher=None, figures={})).id, by="setup")
     settings = {**fake.settings(), "editor_train_command": [sys.executable, str(train)],
                 "editor_gate_command": [sys.executable, str(gate)]}
+
+
+    async def live_model() -> Path:
+        return live
+
     async with gateway_factory(missing_rasa, **settings) as client:
         services_of(client).editor.registry = registry
+        # the runner finetunes the live release's model (not var/models/current.tar.gz, which a
+        # fresh clone has not trained yet while this test runs)
+        services_of(client).editor.runner.baseline = live_model
         change_id = await assigned_draft(client)
         await client.post(f"{API}/changes/{change_id}/submit")
         done = await wait_for_state(client, change_id, ("ready", "failed"))

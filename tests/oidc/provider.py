@@ -59,7 +59,7 @@ def oidc_provider(redirect_uris: Sequence[str], *, unverified: Sequence[str] = (
         command += ["--unverified", login]
     process = subprocess.Popen(command, cwd=HERE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        ready, _, _ = select.select([process.stdout], [], [], 30)
+        ready, _, _ = select.select([process.stdout], [], [], 90)  # Node.js starts slowly on 2 busy cores
         line = process.stdout.readline() if ready and process.stdout else ""
         if not line:
             process.kill()
