@@ -51,7 +51,9 @@ def oidc_provider(redirect_uris: Sequence[str], *, unverified: Sequence[str] = (
     """A provider whose one client (the gateway) may return to ``redirect_uris``. Its issuer
     is on ``host`` (``localhost``: another site than the gateway's 127.0.0.1, as in real life)."""
     client_id, client_secret = "karlstad-chatt", secrets.token_urlsafe(24)
-    command = [_node(), str(HERE / "provider.mjs"), "--client-id", client_id, "--client-secret", client_secret,
+    command = [_node(), str(HERE / "provider.mjs"), "--client-id", client_id,
+               # "=": a random secret may start with "-", which Node's parseArgs refuses as a value
+               f"--client-secret={client_secret}",
                "--password", PASSWORD, "--host", host]
     for uri in redirect_uris:
         command += ["--redirect-uri", uri]
