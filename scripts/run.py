@@ -129,9 +129,10 @@ def main() -> int:
     training = None
     if full is not None:
         training = FullTraining(stack, full)
+        last = _last_seconds(".last-train-seconds", "")
+        took = f"the last one took {last} s" if last else "on 2 cores 10-20 min"
         print(f"Answering with a short first-start model ({model.name}). The full model is training in "
-              f"the background (about {_last_seconds('.last-train-seconds', 'a few hundred')} s; "
-              f"{training.log}) and replaces it without a restart.")
+              f"the background ({took}; {training.log}) and replaces it without a restart.")
     print("A service that crashes is started again; press Ctrl-C to stop all three services.")
     stopping = False
 
