@@ -13,16 +13,16 @@ import re
 import shutil
 import subprocess
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import httpx
 
+from scripts.loadclient import TurnLoop
+
 ROOT = Path(__file__).resolve().parent.parent
 NEW_EXAMPLE = "var kan jag lämna tillbaka en ljudbok som jag lånat"
 TOPIC_FILE = "nlu_data/bibliotek.yml"
-QUESTIONS = ["Behöver jag bygglov för ett garage?", "När töms soptunnan?", "Hur söker jag färdtjänst?"]
 
 
 def _copy_with_new_example(target: Path) -> None:
@@ -43,42 +43,6 @@ def _copy_with_new_example(target: Path) -> None:
     path.write_text(text, encoding="utf-8")
 
 
-class _Load:
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.stop = threading.Event()
-        self.turns = 0
-        self.failed = 0
-        self.threads = [threading.Thread(target=self._run, daemon=True) for _ in range(2)]
-
-    def _run(self) -> None:
-        with httpx.Client(base_url=self.url, timeout=60) as client:
-            while not self.stop.is_set():
-                created = client.post("/api/conversations", json={"language": "sv"})
-                if created.status_code != 201:
-                    self.failed += 1
-                    continue
-                data = created.json()
-                headers = {"Authorization": f"Bearer {data['token']}"}
-                for question in QUESTIONS:
-                    reply = client.post(f"/api/conversations/{data['conversation_id']}/messages",
-                                        json={"text": question}, headers=headers)
-                    self.turns += 1
-                    if reply.status_code != 200:
-                        self.failed += 1
-                time.sleep(0.2)
-
-    def __enter__(self) -> _Load:
-        for thread in self.threads:
-            thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop.set()
-        for thread in self.threads:
-            thread.join(timeout=120)
-
-
 def _rasa_model(url: str) -> str | None:
     try:
         ready = httpx.get(f"{url}/readyz", timeout=10).json()
@@ -95,7 +59,7 @@ def swap_under_load(stack: object) -> dict[str, object]:
     gateway_url: str = stack.gateway_url  # type: ignore[attr-defined]
     var_dir: Path = stack.var_dir  # type: ignore[attr-defined]
     fast = "--finetune" in (ROOT / "scripts" / "train.sh").read_text(encoding="utf-8")
-    with tempfile.TemporaryDirectory() as tmp, _Load(gateway_url) as load:
+    with tempfile.TemporaryDirectory() as tmp, TurnLoop(gateway_url) as load:
         content = Path(tmp)
         time.sleep(2)
         started = time.monotonic()  # "new data"

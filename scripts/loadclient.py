@@ -14,6 +14,7 @@ answer present with its basis record in the conversation's intact chain.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +34,55 @@ QUESTIONS = [
 
 class LoopbackOnlyError(ValueError):
     pass
+
+
+class TurnLoop:
+    """Citizens asking Swedish questions in a loop on ``threads`` threads, for as long as the
+    ``with`` block lasts (the model swap benchmark and the first-start test). A turn failed
+    when it got no 200 with the bot's reply; each failure is kept in ``failures``."""
+
+    def __init__(self, url: str, *, threads: int = 2, pause: float = 0.2,
+                 questions: tuple[str, ...] = ("Behöver jag bygglov för ett garage?", "När töms soptunnan?",
+                                               "Hur söker jag färdtjänst?")) -> None:
+        self.url = url
+        self.pause = pause
+        self.questions = questions
+        self.stop = threading.Event()
+        self.turns = 0
+        self.failures: list[str] = []
+        self.threads = [threading.Thread(target=self._run, daemon=True) for _ in range(threads)]
+
+    @property
+    def failed(self) -> int:
+        return len(self.failures)
+
+    def _run(self) -> None:
+        with httpx.Client(base_url=self.url, timeout=60) as client:
+            while not self.stop.is_set():
+                created = client.post("/api/conversations", json={"language": "sv"})
+                if created.status_code != 201:
+                    self.failures.append(f"create: {created.status_code}")
+                    time.sleep(1)
+                    continue
+                data = created.json()
+                headers = {"Authorization": f"Bearer {data['token']}"}
+                for question in self.questions:
+                    reply = client.post(f"/api/conversations/{data['conversation_id']}/messages",
+                                        json={"text": question}, headers=headers)
+                    self.turns += 1
+                    if reply.status_code != 200 or not any(m["role"] == "bot" for m in reply.json()["messages"]):
+                        self.failures.append(f"turn: {reply.status_code} {reply.text[:200]}")
+                time.sleep(self.pause)
+
+    def __enter__(self) -> TurnLoop:
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(timeout=120)
 
 
 @dataclass

@@ -62,11 +62,9 @@ config="$src/config.yml"
 
 # One rasa invocation in the background, with a line of progress every 30 s; extra
 # arguments (e.g. --finetune MODEL) are passed on.
-rasa_train() {  # rasa_train OUT_DIR NAME WHAT [args...]
-  local out=$1 name=$2 what=$3; shift 3
-  local last started pid ticks=0
-  last=$(cat var/models/.last-train-seconds 2>/dev/null || echo "about 300")
-  [[ "$what" == "first" ]] && last="about $(cat var/models/.last-first-seconds 2>/dev/null || echo 150)"
+rasa_train() {  # rasa_train OUT_DIR NAME WHAT LAST [args...]
+  local out=$1 name=$2 what=$3 last=$4; shift 4
+  local started pid ticks=0
   started=$(date +%s)
   PYTHONPATH=. RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=3 \
     .venv-rasa/bin/rasa train --config "$config" --domain "$src/bot/domain" \
@@ -77,10 +75,24 @@ rasa_train() {  # rasa_train OUT_DIR NAME WHAT [args...]
     sleep 2
     ticks=$(( ticks + 1 ))
     if (( ticks % 15 == 0 )); then
-      echo "  ... ${what} training: $(( $(date +%s) - started )) s so far (the last ${what} training took ${last} s)" >&2
+      echo "  ... ${what} training: $(( $(date +%s) - started )) s so far (the last one took ${last} s)" >&2
     fi
   done
   wait "$pid"
+}
+
+# A full or first-start training into TARGET (written under a temporary name, so a reader
+# never sees half a model); its time is kept in SECONDS_FILE for the next progress lines.
+train_model() {  # train_model WHAT TARGET SECONDS_FILE
+  local what=$1 target=$2 seconds=$3 start tmp
+  start=$(date +%s)
+  tmp="var/models/tmp-${hash}-${what}-$$"
+  rasa_train "$tmp" "model-${hash}" "$what" "$(cat "$seconds" 2>/dev/null || echo 'about 300')" \
+    || { tail -n 40 var/models/train.log >&2; rm -rf "$tmp"; echo "Training failed: see var/models/train.log" >&2; exit 1; }
+  mv "$tmp/model-${hash}.tar.gz" "$target"
+  rm -rf "$tmp"
+  echo "$(( $(date +%s) - start ))" > "$seconds"
+  echo "Trained in $(( $(date +%s) - start ))s." >&2
 }
 
 if [[ -f "$model" ]]; then
@@ -89,8 +101,6 @@ elif [[ "$first_start" == 1 && -f "$first" ]]; then
   echo "A first-start model of these inputs is there (${first}); the full one trains in the background." >&2
   echo "$first"; exit 0
 elif [[ "$first_start" == 1 ]]; then
-  start=$(date +%s)
-  tmp="var/models/tmp-${hash}-first-$$"
   config="var/models/first-start-config.yml"
   "$python" - "$src/config.yml" "$config" "$FIRST_START_EPOCH_FRACTION" <<'PY'
 import sys
@@ -106,12 +116,7 @@ with open(target, "w", encoding="utf-8") as f:
     yaml.safe_dump(config, f, allow_unicode=True, sort_keys=False)
 PY
   echo "First start: training a short first model (${FIRST_START_EPOCH_FRACTION} of the epochs, about $(cat var/models/.last-first-seconds 2>/dev/null || echo 150) s); the full model follows in the background once the assistant runs..." >&2
-  rasa_train "$tmp" "model-${hash}" first \
-    || { tail -n 40 var/models/train.log >&2; rm -rf "$tmp"; echo "Training failed: see var/models/train.log" >&2; exit 1; }
-  mv "$tmp/model-${hash}.tar.gz" "$first"
-  rm -rf "$tmp"
-  echo "$(( $(date +%s) - start ))" > var/models/.last-first-seconds
-  echo "Trained the first-start model in $(( $(date +%s) - start ))s." >&2
+  train_model first "$first" var/models/.last-first-seconds
   echo "$first"; exit 0
 elif [[ "$finetune" == 1 && -f "$finetuned" ]]; then
   echo "Finetuned model is up to date (inputs ${hash}); not training." >&2
@@ -123,10 +128,12 @@ else
   [[ -n "$base" ]] || base=$(readlink -f var/models/current.tar.gz 2>/dev/null || true)
   if [[ "$finetune" == 1 && -n "$base" && -f "$base" ]]; then
     echo "Finetuning $(basename "$base") on the changed examples (inputs ${hash})..." >&2
-    if rasa_train "$tmp" "model-${hash}" finetune --finetune "$base" --epoch-fraction 0.2 \
+    if rasa_train "$tmp" "model-${hash}" finetune "$(cat var/models/.last-finetune-seconds 2>/dev/null || echo 'about 160')" \
+        --finetune "$base" --epoch-fraction 0.2 \
         && [[ -f "$tmp/model-${hash}.tar.gz" ]]; then
       mv "$tmp/model-${hash}.tar.gz" "$finetuned"
       model="$finetuned" name="model-${hash}.finetuned.tar.gz" trained=1
+      echo "$(( $(date +%s) - start ))" > var/models/.last-finetune-seconds
       echo "Finetuned in $(( $(date +%s) - start ))s." >&2
     else
       reason=$(grep -o "Cannot finetune[^.]*" var/models/train.log | head -n 1 || true)
@@ -134,16 +141,10 @@ else
       cp var/models/train.log var/models/finetune-refused.log
     fi
     rm -rf "$tmp"
-    start=$(date +%s)
   fi
   if [[ "$trained" == 0 ]]; then
     echo "Training the Rasa model (inputs ${hash}); the last training took $(cat var/models/.last-train-seconds 2>/dev/null || echo 'a few minutes: about 300') s..." >&2
-    rasa_train "$tmp" "model-${hash}" full \
-      || { tail -n 40 var/models/train.log >&2; rm -rf "$tmp"; echo "Training failed: see var/models/train.log" >&2; exit 1; }
-    mv "$tmp/model-${hash}.tar.gz" "$model"
-    rm -rf "$tmp"
-    echo "$(( $(date +%s) - start ))" > var/models/.last-train-seconds
-    echo "Trained in $(( $(date +%s) - start ))s." >&2
+    train_model full "$model" var/models/.last-train-seconds
   fi
 fi
 [[ "$src" == "." ]] && ln -sfn "$name" var/models/current.tar.gz

@@ -18,7 +18,6 @@ import os
 import shutil
 import subprocess
 import tarfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -28,13 +27,11 @@ import pytest
 import yaml
 
 from gateway.store import Store, basis_records
+from scripts.loadclient import TurnLoop
 from scripts.run import FullTraining
 from scripts.stack import ROOT, Stack, free_port
 
 pytestmark = pytest.mark.e2e
-
-QUESTIONS = ["Behöver jag bygglov för ett garage?", "När töms soptunnan?", "Hur söker jag färdtjänst?"]
-
 
 def _staging(tmp_path: Path) -> Path:
     root = tmp_path / "content"
@@ -61,46 +58,6 @@ def _model_id(archive: Path) -> str:
 
 def _about(stack: Stack) -> dict[str, Any]:
     return dict(httpx.get(f"{stack.gateway_url}/api/about", timeout=30).json())
-
-
-class Load:
-    """One citizen asking questions in a loop; every failed turn (no 200 with the bot's reply)
-    is kept. Whether the reply is the right answer is not counted: the first-start model here
-    has one epoch and often asks back."""
-
-    def __init__(self, stack: Stack) -> None:
-        self.stack = stack
-        self.stop = threading.Event()
-        self.failures: list[str] = []
-        self.turns = 0
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        with httpx.Client(base_url=self.stack.gateway_url, timeout=60) as client:
-            while not self.stop.is_set():
-                created = client.post("/api/conversations", json={"language": "sv"})
-                if created.status_code != 201:
-                    self.failures.append(f"create: {created.status_code}")
-                    time.sleep(1)
-                    continue
-                data = created.json()
-                headers = {"Authorization": f"Bearer {data['token']}"}
-                for question in QUESTIONS:
-                    reply = client.post(f"/api/conversations/{data['conversation_id']}/messages",
-                                        json={"text": question}, headers=headers)
-                    replied = reply.status_code == 200 and any(m["role"] == "bot" for m in reply.json()["messages"])
-                    if not replied:
-                        self.failures.append(f"turn: {reply.status_code} {reply.text[:200]}")
-                    self.turns += 1
-                    time.sleep(0.5)
-
-    def __enter__(self) -> Load:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop.set()
-        self.thread.join(timeout=90)
 
 
 def test_first_start_model_answers_then_the_full_model_takes_over_without_a_failed_turn(tmp_path: Path) -> None:
@@ -135,7 +92,9 @@ def test_first_start_model_answers_then_the_full_model_takes_over_without_a_fail
         page = httpx.get(f"{stack.gateway_url}/om-ai", timeout=30).text
         assert "kort första träning" in page and first.name in page
 
-        with Load(stack) as load:
+        # one citizen; whether each reply is the right answer is not counted: the first-start
+        # model here has one epoch and often asks back
+        with TurnLoop(stack.gateway_url, threads=1, pause=0.5) as load:
             time.sleep(2)
             training = FullTraining(stack, full, train_args=("--root", str(staging)))
             deadline = time.monotonic() + 900
